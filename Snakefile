@@ -1,0 +1,25 @@
+# Reproduction of Takagi 2022 as a DAG of file targets. See README.md.
+#   snakemake --cores all --resources gpu=2                     (paper configuration)
+#   snakemake --cores all --configfile presets/quick.yaml       (whole DAG on 2 CPU cores)
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+# Presets given with --configfile are merged in before this line, so the merged
+# configuration is what gets validated: a bad key stops the run before any job.
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+
+
+rule all:
+    input:
+        data_targets(),
+    default_target: True

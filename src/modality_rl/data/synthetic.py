@@ -1,0 +1,169 @@
+"""Offline stand-in for D4RL: datasets rolled out in real MuJoCo by a SAC behaviour policy.
+
+D4RL's medium set comes from a partly trained SAC agent; here a SAC agent
+(stable-baselines3) is trained in the Gymnasium `-v4` environment for a configurable
+number of steps, then rolled out:
+
+- `medium`: the SAC policy's mean action plus Gaussian exploration noise;
+- `expert`: the same policy without noise (the best policy we have);
+- `random`: uniform random actions.
+
+Random and expert exist so that the paper's normalised score (which uses the mean
+returns of the random and expert datasets) works unchanged. Files follow the D4RL v2
+schema; the last transition is marked as a timeout when the transition budget, not the
+environment, ended its episode.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm import tqdm, trange
+
+from modality_rl.data.schema import verify_d4rl_file
+from modality_rl.data.trajectories import split_trajectories
+from modality_rl.envs import make_env
+from modality_rl.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_DATASETS = ("medium", "expert", "random")
+
+
+@dataclass(frozen=True)
+class BehaviourPolicyConfig:
+    env: str
+    seed: int
+    total_steps: int
+    learning_starts: int
+    batch_size: int
+    hidden_sizes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    env: str
+    dataset: str  # one of SYNTHETIC_DATASETS
+    seed: int
+    transitions: int
+    medium_action_noise: float
+
+
+def _progress_callback(total_steps: int):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class TqdmCallback(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(total=total_steps, desc="SAC behaviour policy", mininterval=5)
+
+        def _on_step(self) -> bool:
+            self.bar.update(1)
+            return True
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return TqdmCallback()
+
+
+def train_behaviour_policy(cfg: BehaviourPolicyConfig, target: str | os.PathLike) -> None:
+    """Train SAC in the real environment and save it (stable-baselines3 zip) at `target`."""
+    import torch
+    from stable_baselines3 import SAC
+
+    # SB3's small networks run fastest single-threaded, and parallel jobs do not contend.
+    torch.set_num_threads(1)
+    agent = SAC("MlpPolicy", make_env(cfg.env, cfg.seed), seed=cfg.seed, verbose=0,
+                learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
+                policy_kwargs={"net_arch": list(cfg.hidden_sizes)})
+    agent.learn(cfg.total_steps, callback=_progress_callback(cfg.total_steps))
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        agent.save(f)
+
+
+def rollout_seed(seed: int, dataset: str) -> int:
+    """Distinct, reproducible seeds for the three datasets of one behaviour policy."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(dataset.encode())]).generate_state(1)[0])
+
+
+def _rollout_policy(cfg: RolloutConfig, policy_path: Path | None, env) -> Callable:
+    if cfg.dataset == "random":
+        return lambda obs: env.action_space.sample()
+    from stable_baselines3 import SAC
+
+    if policy_path is None:
+        raise ValueError(f"the {cfg.dataset} dataset needs a behaviour policy file")
+    with open(policy_path, "rb") as f:
+        agent = SAC.load(io.BytesIO(f.read()), device="cpu")
+    noise = cfg.medium_action_noise if cfg.dataset == "medium" else 0.0
+    rng = np.random.default_rng(cfg.seed)
+    low, high = env.action_space.low, env.action_space.high
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        action, _ = agent.predict(obs, deterministic=True)
+        return np.clip(action + noise * rng.standard_normal(action.shape), low, high)
+
+    return act
+
+
+def collect_transitions(cfg: RolloutConfig, policy_path: Path | None) -> dict[str, np.ndarray]:
+    """Roll the dataset's policy out for exactly `cfg.transitions` steps."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    env = make_env(cfg.env, cfg.seed)
+    act = _rollout_policy(cfg, policy_path, env)
+    columns: dict[str, list] = {k: [] for k in
+                                ("observations", "actions", "rewards", "terminals", "timeouts",
+                                 "next_observations")}
+    obs, _ = env.reset(seed=cfg.seed)
+    for _ in trange(cfg.transitions, desc=f"{cfg.env} {cfg.dataset} rollouts", mininterval=5):
+        action = act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        for key, value in zip(columns, (obs, action, reward, terminated, truncated, next_obs)):
+            columns[key].append(value)
+        obs = env.reset()[0] if terminated or truncated else next_obs
+    arrays = {key: np.asarray(values, dtype=np.float32) for key, values in columns.items()}
+    arrays["terminals"] = arrays["terminals"].astype(bool)
+    arrays["timeouts"] = arrays["timeouts"].astype(bool)
+    arrays["timeouts"][-1] |= not arrays["terminals"][-1]
+    return arrays
+
+
+def write_d4rl_hdf5(arrays: dict[str, np.ndarray], path: str | os.PathLike,
+                    attrs: dict[str, object]) -> None:
+    with h5py.File(path, "w") as f:
+        for key, array in arrays.items():
+            f.create_dataset(key, data=array)
+        f.attrs.update(attrs)
+
+
+def synthesize_dataset(cfg: RolloutConfig, policy_path: str | os.PathLike | None,
+                       target: str | os.PathLike) -> dict[str, float]:
+    """Roll out and write one synthetic dataset; return summary statistics for the log."""
+    import gymnasium
+    import mujoco
+
+    arrays = collect_transitions(cfg, Path(policy_path) if policy_path else None)
+    returns = np.array([t.total_return for t in split_trajectories(arrays)])
+    attrs = {
+        "source": "synthetic", "env": cfg.env, "dataset": cfg.dataset, "seed": cfg.seed,
+        "medium_action_noise": cfg.medium_action_noise if cfg.dataset == "medium" else 0.0,
+        "gymnasium_version": gymnasium.__version__, "mujoco_version": mujoco.__version__,
+    }
+    with atomic_path(target) as tmp:
+        write_d4rl_hdf5(arrays, tmp, attrs)
+        verify_d4rl_file(tmp, cfg.env)
+    summary = {"transitions": len(arrays["rewards"]), "episodes": len(returns),
+               "mean_return": float(returns.mean()), "std_return": float(returns.std())}
+    log.info("%s %s: %s", cfg.env, cfg.dataset, summary)
+    return summary

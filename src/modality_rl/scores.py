@@ -1,0 +1,51 @@
+"""Normalised scores in the paper's convention and in D4RL's, kept apart and labelled.
+
+paper: the random and expert scores are the mean episode returns of the env's
+       `-random-v2` and `-expert-v2` datasets (Appendix A).
+d4rl:  the fixed reference scores of d4rl/infos.py.
+Both compute 100 * (return - random) / (expert - random).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from modality_rl.data.trajectories import mean_episode_return
+from modality_rl.envs import env_spec
+from modality_rl.io import write_json
+
+CONVENTIONS = ("paper", "d4rl")
+
+
+@dataclass(frozen=True)
+class ReferenceReturns:
+    env: str
+    paper_random: float
+    paper_expert: float
+    d4rl_random: float
+    d4rl_expert: float
+
+    def normalised(self, episode_return: float, convention: str) -> float:
+        if convention not in CONVENTIONS:
+            raise ValueError(f"unknown score convention {convention!r}; use one of {CONVENTIONS}")
+        low, high = getattr(self, f"{convention}_random"), getattr(self, f"{convention}_expert")
+        return 100.0 * (episode_return - low) / (high - low)
+
+
+def compute_reference_returns(env: str, random_dataset: str | os.PathLike,
+                              expert_dataset: str | os.PathLike) -> ReferenceReturns:
+    spec = env_spec(env)
+    return ReferenceReturns(env, mean_episode_return(random_dataset),
+                            mean_episode_return(expert_dataset),
+                            spec.d4rl_random_score, spec.d4rl_expert_score)
+
+
+def save_reference_returns(refs: ReferenceReturns, target: str | os.PathLike) -> None:
+    write_json(asdict(refs), target)
+
+
+def load_reference_returns(path: str | os.PathLike) -> ReferenceReturns:
+    with open(path) as f:
+        return ReferenceReturns(**json.load(f))

@@ -1,0 +1,73 @@
+"""Shared fixtures: small D4RL-schema files built by hand, and a copy of the workflow."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modality_rl.data.synthetic import write_d4rl_hdf5
+from modality_rl.envs import env_spec
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets",
+                  "resources", "profiles", "envs", "src")
+
+
+def d4rl_arrays(env: str, episode_lengths: list[int], *, seed: int = 0,
+                last_is_terminal: bool = True) -> dict[str, np.ndarray]:
+    """Random arrays in the D4RL v2 layout; every episode but the last times out."""
+    spec = env_spec(env)
+    rng = np.random.default_rng(seed)
+    n = sum(episode_lengths)
+    ends = np.cumsum(episode_lengths) - 1
+    terminals = np.zeros(n, dtype=bool)
+    timeouts = np.zeros(n, dtype=bool)
+    timeouts[ends[:-1]] = True
+    (terminals if last_is_terminal else timeouts)[ends[-1]] = True
+    observations = rng.normal(size=(n + 1, spec.obs_dim)).astype(np.float32)
+    return {
+        "observations": observations[:-1],
+        "actions": rng.uniform(-1, 1, size=(n, spec.act_dim)).astype(np.float32),
+        "rewards": rng.uniform(0, 2, size=n).astype(np.float32),
+        "terminals": terminals,
+        "timeouts": timeouts,
+        "next_observations": observations[1:],
+    }
+
+
+@pytest.fixture
+def make_d4rl_file(tmp_path):
+    def make(name: str = "hopper_medium-v2.hdf5", env: str = "hopper",
+             episode_lengths: tuple[int, ...] = (30, 50, 20), seed: int = 0) -> Path:
+        path = tmp_path / name
+        write_d4rl_hdf5(d4rl_arrays(env, list(episode_lengths), seed=seed), path, {"env": env})
+        return path
+
+    return make
+
+
+def copy_workflow(root: Path) -> Path:
+    """The workflow's files in a fresh directory, so runs never touch the checkout."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    return root
+
+
+@pytest.fixture
+def workflow_copy(tmp_path) -> Path:
+    return copy_workflow(tmp_path / "workflow")
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Snakemake on the copied workflow in `workdir`, output captured as text."""
+    return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True,
+                          timeout=timeout)

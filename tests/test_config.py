@@ -1,0 +1,83 @@
+"""Configuration: the shipped files validate, and a bad value stops Snakemake naming its key."""
+
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from conftest import run_snakemake
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+
+
+def load(name):
+    return yaml.safe_load((REPO / name).read_text())
+
+
+def merged(*overrides):
+    config = load("config.yaml")
+    for override in overrides:
+        update_config(config, override)
+    return config
+
+
+def test_paper_config_and_quick_preset_validate():
+    jsonschema.validate(merged(), SCHEMA)
+    jsonschema.validate(merged(load("presets/quick.yaml")), SCHEMA)
+
+
+def test_paper_config_holds_the_paper_setup():
+    config = load("config.yaml")
+    assert config["training"]["batch_size"] == 64 and config["training"]["warmup_steps"] == 5000
+    assert config["seeds"] == [666, 42] and config["checkpoint_epochs"] == [0, 1, 4, 10, 40]
+    assert config["experiments"]["block_swap"]["blocks"] == list(range(12))
+    assert config["experiments"]["no_grad_clip"]["grad_clip"] is None
+    assert config["evaluation"]["targets"]["hopper"] == [3600, 1800]
+
+
+def test_quick_preset_overrides_only_sizes_and_sources():
+    """Every leaf the preset sets is a source choice or a size (a number or list of numbers)."""
+    def leaves(node, path=()):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(value, path + (key,))
+        else:
+            yield path, node
+
+    for path, value in leaves(load("presets/quick.yaml")):
+        is_size = isinstance(value, int) or (isinstance(value, list)
+                                             and all(isinstance(v, int) for v in value))
+        assert is_size or path[-1] == "source", f"{'.'.join(path)} is neither a size nor a source"
+
+
+@pytest.mark.parametrize("override, key, problem", [
+    ("envs: [hopper, ant]\n", "['envs'][1]", "'ant' is not one of"),
+    ("models: [random, bert]\n", "['models'][1]", "'bert' is not one of"),
+    ("probe: {batch_size: -3}\n", "['probe']['batch_size']", "less than the minimum"),
+    ("training: {steps_per_epoch: many}\n", "['training']['steps_per_epoch']",
+     "'many' is not of type 'integer'"),
+    ("data: {synthetic: {transitions: {medium: -1}}}\n",
+     "['data']['synthetic']['transitions']['medium']", "less than the minimum"),
+    ("evaluaton: {episodes: 5}\n", "", "'evaluaton' was unexpected"),
+])
+def test_snakemake_stops_on_bad_config_naming_the_key(workflow_copy, override, key, problem):
+    (workflow_copy / "bad.yaml").write_text(override)
+    result = run_snakemake(workflow_copy, "-n", "--cores", "1", "--configfile", "bad.yaml")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Error validating config file" in output
+    assert problem in output and f"On instance{key}" in output
+    assert "Job stats" not in output  # stopped before planning any job
+
+
+def test_paper_config_plans_the_d4rl_downloads(workflow_copy):
+    result = run_snakemake(workflow_copy, "-n", "--cores", "all")
+    assert result.returncode == 0, result.stderr
+    counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    # medium for training, random and expert for the paper's normalised score: 3 envs each.
+    assert counts["fetch_d4rl_dataset"] == 9
+    assert counts["probe_batch"] == 3 and counts["reference_returns"] == 3
