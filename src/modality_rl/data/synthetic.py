@@ -32,6 +32,7 @@ from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import split_trajectories
 from modality_rl.envs import make_env
 from modality_rl.io import atomic_path
+from modality_rl.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def rollout_seed(seed: int, dataset: str) -> int:
     return int(np.random.SeedSequence([seed, zlib.crc32(dataset.encode())]).generate_state(1)[0])
 
 
-def _rollout_policy(cfg: RolloutConfig, policy_path: Path | None, env) -> Callable:
+def _rollout_policy(cfg: RolloutConfig, policy_path: Path | None, env,
+                    rng: np.random.Generator) -> Callable:
     if cfg.dataset == "random":
         return lambda obs: env.action_space.sample()
     from stable_baselines3 import SAC
@@ -104,7 +106,6 @@ def _rollout_policy(cfg: RolloutConfig, policy_path: Path | None, env) -> Callab
     with open(policy_path, "rb") as f:
         agent = SAC.load(io.BytesIO(f.read()), device="cpu")
     noise = cfg.medium_action_noise if cfg.dataset == "medium" else 0.0
-    rng = np.random.default_rng(cfg.seed)
     low, high = env.action_space.low, env.action_space.high
 
     def act(obs: np.ndarray) -> np.ndarray:
@@ -119,9 +120,9 @@ def collect_transitions(cfg: RolloutConfig, policy_path: Path | None) -> dict[st
     import torch
 
     torch.set_num_threads(1)
-    torch.manual_seed(cfg.seed)
+    rng = seed_everything(cfg.seed)
     env = make_env(cfg.env, cfg.seed)
-    act = _rollout_policy(cfg, policy_path, env)
+    act = _rollout_policy(cfg, policy_path, env, rng)
     columns: dict[str, list] = {k: [] for k in
                                 ("observations", "actions", "rewards", "terminals", "timeouts",
                                  "next_observations")}
