@@ -1,0 +1,1 @@
+"""The Decision Transformer and the GPT bodies it is built on."""
