@@ -12,9 +12,14 @@ CONDA_ENV = "../envs/modality_rl.yaml"
 DATA_DIR = f"results/data/{config['data']['source']}"
 
 
+# Which pre-training modality stands in for a pre-trained backbone offline.
+PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image", "igpt_native": "image"}
+
+
 wildcard_constraints:
     env="|".join(config["envs"]),
     dataset="medium|random|expert",
+    modality="language|image",
 
 
 def dataset_path(env, dataset):
@@ -43,3 +48,12 @@ def data_targets():
         *(probe_batch_path(env) for env in config["envs"]),
         *(reference_returns_path(env) for env in config["envs"]),
     ]
+
+
+def pretrained_dir(modality):
+    return f"results/pretrained/{modality}"
+
+
+def cli_options(section):
+    """A flat config section as command-line options: {"n_layer": 3} -> "--n-layer 3"."""
+    return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in section.items())

@@ -1,0 +1,47 @@
+"""Offline pre-training: the tiny models learn, and load through the hub code path."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from modality_rl.models.backbones import Dropout, pretrained_body
+from modality_rl.pretraining import (SUMMARY_FILE, PretrainConfig, kmeans_palette, pretrain,
+                                     pydoc_corpus, quantise, sample_images)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("modality, kind, cfg", [
+    ("language", "gpt2", PretrainConfig(2, 32, 2, 40, 8, 3e-3, 0, context_length=32)),
+    ("image", "igpt", PretrainConfig(4, 32, 2, 40, 8, 3e-3, 0, image_size=4, palette_size=8)),
+])
+def test_tiny_pretraining_learns_and_loads_like_a_hub_model(tmp_path, modality, kind, cfg):
+    summary = pretrain(modality, cfg, tmp_path / modality)
+    assert summary["final_loss"] < 0.8 * summary["initial_loss"]
+    assert json.loads((tmp_path / modality / SUMMARY_FILE).read_text()) == summary
+    body = pretrained_body(kind, tmp_path / modality, Dropout())
+    assert len(body.h) == cfg.n_layer and body.config.n_embd == cfg.n_embd
+    assert not list(tmp_path.glob(".*tmp-*"))
+    # Same seed, same weights.
+    pretrain(modality, cfg, tmp_path / "again")
+    again = pretrained_body(kind, tmp_path / "again", Dropout())
+    for name, value in body.state_dict().items():
+        torch.testing.assert_close(again.state_dict()[name], value, msg=name)
+
+
+def test_kmeans_palette_recovers_separated_colours():
+    rng = np.random.default_rng(0)
+    colours = np.array([[0.1, 0.1, 0.1], [0.9, 0.2, 0.2], [0.2, 0.2, 0.9]])
+    pixels = colours[rng.integers(0, 3, 600)] + rng.normal(0, 0.01, (600, 3))
+    palette = kmeans_palette(pixels.copy(), 3, rng)
+    assert np.abs(np.sort(palette, axis=0) - np.sort(colours, axis=0)).max() < 0.02
+    assert len(np.unique(quantise(pixels, palette))) == 3
+
+
+def test_offline_corpora_ship_with_installed_packages():
+    assert len(pydoc_corpus()) > 100_000
+    images = sample_images()
+    assert len(images) == 3 and all(i.ndim == 3 and i.shape[2] == 3 for i in images)
+    assert all(0.0 <= i.min() and i.max() <= 1.0 for i in images)
