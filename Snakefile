@@ -18,9 +18,11 @@ validate(config, "schemas/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
+include: "rules/train.smk"
 
 
 rule all:
     input:
         data_targets(),
+        train_targets(),
     default_target: True

@@ -1,6 +1,8 @@
 # Helpers shared by every rule file: paths of the contracts, wildcard constraints,
 # and the environment the shell commands run in. No rule lives here.
 
+import json
+import sys
 from pathlib import Path
 
 # Scripts import the library of this checkout, whether or not it was pip-installed.
@@ -8,18 +10,26 @@ SRC_DIR = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "scripts"
 shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
+# The run list is library logic (modality_rl.runs imports no torch, so planning stays fast).
+sys.path.insert(0, str(SRC_DIR))
+from modality_rl.runs import RUNS_DIR, Run, enumerate_runs, pretrained_weights, run_settings
+
 CONDA_ENV = "../envs/modality_rl.yaml"
+RUNS = enumerate_runs(config)
 DATA_DIR = f"results/data/{config['data']['source']}"
 
 
-# Which pre-training modality stands in for a pre-trained backbone offline.
-PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image", "igpt_native": "image"}
+# Which pre-training modality stands in for configured weights offline (source: pretrain).
+PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image"}
 
 
 wildcard_constraints:
     env="|".join(config["envs"]),
     dataset="medium|random|expert",
     modality="language|image",
+    experiment="|".join(config["experiments"]),
+    model=r"random|gpt2|igpt|igpt_native|gpt2_block\d+",
+    seed=r"\d+",
 
 
 def dataset_path(env, dataset):
@@ -57,3 +67,31 @@ def pretrained_dir(modality):
 def cli_options(section):
     """A flat config section as command-line options: {"n_layer": 3} -> "--n-layer 3"."""
     return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in section.items())
+
+
+def pretrained_location(weights):
+    """Where `backbones.<weights>` is loaded from: a hub id and revision, or a directory."""
+    spec = config["backbones"][weights]
+    if spec["source"] == "pretrain":
+        return {"name_or_path": pretrained_dir(PRETRAINING_MODALITY[weights]), "revision": None}
+    return {"name_or_path": spec["name"], "revision": spec.get("revision")}
+
+
+def run_of(wildcards):
+    return Run(wildcards.experiment, wildcards.model, wildcards.env, wildcards.dataset,
+               int(wildcards.seed))
+
+
+def run_settings_json(wildcards):
+    locations = {w: pretrained_location(w) for w in PRETRAINING_MODALITY}
+    return json.dumps(run_settings(config, run_of(wildcards), locations))
+
+
+def pretrained_inputs(wildcards):
+    """The pipeline's own pre-trained models a run needs (none for hub or local weights)."""
+    return [pretrained_dir(PRETRAINING_MODALITY[w]) for w in pretrained_weights(wildcards.model)
+            if config["backbones"][w]["source"] == "pretrain"]
+
+
+def train_targets():
+    return [f"{run.directory}/metrics.csv" for run in RUNS]

@@ -1,14 +1,22 @@
-"""End to end: the quick preset's data stage through Snakemake, in real MuJoCo."""
+"""End to end: the whole quick preset through Snakemake on CPU, in real MuJoCo.
 
+Data (SAC behaviour policies, datasets, probe batches), the tiny pre-trained backbones,
+and every training run of the four experiments.
+"""
+
+import csv
 import json
 
 import h5py
 import numpy as np
 import pytest
+import yaml
+from snakemake.utils import update_config
 
-from conftest import copy_workflow, run_snakemake
+from conftest import REPO, copy_workflow, run_snakemake
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
+from modality_rl.runs import enumerate_runs, run_settings
 
 pytestmark = pytest.mark.slow
 ENVS = ("hopper", "halfcheetah", "walker2d")
@@ -49,9 +57,46 @@ def test_probe_batches_have_the_configured_shape(quick_run):
 
 
 def test_every_job_wrote_its_log_and_benchmark(quick_run):
-    logs = list((quick_run / "results/logs").rglob("*.log"))
-    benchmarks = list((quick_run / "results/benchmarks").rglob("*.tsv"))
-    assert len(logs) == len(benchmarks) == 18  # 3 policies, 9 datasets, 3 refs, 3 probes
+    def stems(folder, suffix):
+        return {p.relative_to(quick_run / folder).with_suffix("").as_posix()
+                for p in (quick_run / folder).rglob(f"*{suffix}")}
+
+    logs = stems("results/logs", ".log")
+    assert logs == stems("results/benchmarks", ".tsv")
+    assert {"pretrain/language", "pretrain/image"} <= logs
+    assert all(p.stat().st_size > 0 for p in (quick_run / "results/logs").rglob("*.log"))
+
+
+def quick_config():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((REPO / "presets/quick.yaml").read_text()))
+    return config
+
+
+def test_every_run_of_the_four_experiments_trained(quick_run):
+    config = quick_config()
+    runs = enumerate_runs(config)
+    assert {r.experiment for r in runs} == {"main", "no_context", "block_swap", "no_grad_clip"}
+    locations = {"gpt2": {}, "igpt": {}}
+    for run in runs:
+        train = run_settings(config, run, locations)["train"]
+        with open(quick_run / run.directory / "metrics.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert [int(r["epoch"]) for r in rows] == list(range(train["epochs"] + 1)), run
+        assert rows[0]["action_error"] == "" and float(rows[-1]["action_error"]) > 0
+        for target in train["eval_targets"]:
+            assert f"target_{target}_normalised_score_paper" in rows[0]
+            assert f"target_{target}_normalised_score_d4rl" in rows[0]
+        checkpoints = sorted(p.name for p in (quick_run / run.directory / "checkpoints").iterdir())
+        assert checkpoints == sorted(f"epoch{e}.pt" for e in train["checkpoint_epochs"]), run
+        assert not (quick_run / run.directory / "work").exists()
+
+
+def test_pretrained_stand_ins_learned(quick_run):
+    for modality in ("language", "image"):
+        summary = json.loads((quick_run / f"results/pretrained/{modality}"
+                              / "pretraining_summary.json").read_text())
+        assert summary["final_loss"] < 0.7 * summary["initial_loss"], summary
 
 
 def test_second_run_has_nothing_to_do(quick_run):

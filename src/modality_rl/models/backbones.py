@@ -51,6 +51,7 @@ def random_body(cfg: RandomBodyConfig, dropout: Dropout, attn_implementation: st
                         n_head=cfg.n_head, n_inner=4 * cfg.n_embd,
                         activation_function=cfg.activation, embd_pdrop=dropout.embedding,
                         attn_pdrop=dropout.attention, resid_pdrop=dropout.residual,
+                        bos_token_id=None, eos_token_id=None,
                         attn_implementation=attn_implementation)
     return GPT2Model(config)
 

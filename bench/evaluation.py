@@ -1,0 +1,52 @@
+"""Batched vs sequential evaluation: wall time of the same episodes, and their ratio.
+
+    python bench/evaluation.py --episodes 100 --max-episode-steps 100
+
+Both evaluate one Decision Transformer (random body, sizes from the flags) on the same
+seeded episodes of one target; the script checks that they agree on episode lengths.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from modality_rl.envs import env_spec
+from modality_rl.evaluation import EvalConfig, evaluate_batched, evaluate_sequential
+from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
+from modality_rl.models.decision_transformer import DecisionTransformer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--env", default="halfcheetah", help="never terminates: full episodes")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--max-episode-steps", type=int, default=100)
+    parser.add_argument("--context-length", type=int, default=20)
+    parser.add_argument("--n-layer", type=int, default=3)
+    parser.add_argument("--n-embd", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    spec = env_spec(args.env)
+    body = random_body(RandomBodyConfig(args.n_layer, args.n_embd, 1, "relu"), Dropout())
+    model = DecisionTransformer(body, spec.obs_dim, spec.act_dim)
+    cfg = EvalConfig(args.env, (6000.0,), args.episodes, args.context_length,
+                     np.zeros(spec.obs_dim), np.ones(spec.obs_dim), seed=0,
+                     max_episode_steps=args.max_episode_steps)
+    timings = {}
+    for name, evaluate in (("batched", evaluate_batched), ("sequential", evaluate_sequential)):
+        start = time.perf_counter()
+        result = evaluate(model, cfg)
+        timings[name] = time.perf_counter() - start
+        timings[f"{name}_steps"] = int(result.lengths.sum())
+    assert timings["batched_steps"] == timings["sequential_steps"]
+    timings["ratio"] = timings["sequential"] / timings["batched"]
+    print(json.dumps({**vars(args), **timings}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

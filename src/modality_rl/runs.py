@@ -1,0 +1,107 @@
+"""contract: run identity. Which training runs a configuration asks for, and their settings.
+
+A run is (experiment, model, env, dataset, seed). The experiment fixes context length,
+epochs, gradient clipping and, for block_swap, the blocks: its models are then
+`gpt2_block{b}`, a random body whose block b is gpt2's. This module imports no torch, so
+the Snakefile can use it to plan jobs cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BLOCK_SWAP_MODEL = re.compile(r"gpt2_block(\d+)")
+RUNS_DIR = "results/runs"
+# The configured weights (config key `backbones.<key>`) each pre-trained model loads.
+WEIGHTS_OF = {"gpt2": "gpt2", "igpt": "igpt", "igpt_native": "igpt"}
+
+
+@dataclass(frozen=True)
+class Run:
+    experiment: str
+    model: str
+    env: str
+    dataset: str
+    seed: int
+
+    @property
+    def directory(self) -> str:
+        return f"{RUNS_DIR}/{self.experiment}/{self.model}/{self.env}-{self.dataset}/seed{self.seed}"
+
+
+def swapped_block(model: str) -> int | None:
+    """The gpt2 block a block-swap model carries, or None for the other models."""
+    match = BLOCK_SWAP_MODEL.fullmatch(model)
+    return int(match.group(1)) if match else None
+
+
+def experiment_models(experiment: dict) -> list[str]:
+    if "blocks" in experiment:
+        return [f"gpt2_block{b}" for b in experiment["blocks"]]
+    return list(experiment["models"])
+
+
+def enumerate_runs(config: dict) -> list[Run]:
+    """Every run of every configured experiment, restricted to the configured models."""
+    runs = []
+    for name, experiment in config["experiments"].items():
+        models = experiment_models(experiment)
+        if "blocks" not in experiment:  # block swap always needs gpt2, whatever `models` says
+            models = [m for m in models if m in config["models"]]
+        for model in models:
+            for env in config["envs"]:
+                for seed in experiment.get("seeds", config["seeds"]):
+                    runs.append(Run(name, model, env, config["dataset"], seed))
+    return runs
+
+
+def experiment_epochs(experiment: dict, env: str) -> int:
+    epochs = experiment["epochs"]
+    return epochs if isinstance(epochs, int) else epochs[env]
+
+
+def backbone_kind(model: str) -> str:
+    """The backbone whose weights the model starts from (block swap: a random body)."""
+    return "random" if swapped_block(model) is not None else model
+
+
+def pretrained_weights(model: str) -> list[str]:
+    """The configured pre-trained weights (`backbones.<key>`) a model needs."""
+    if swapped_block(model) is not None:
+        return ["gpt2"]
+    return [] if model == "random" else [WEIGHTS_OF[model]]
+
+
+def run_settings(config: dict, run: Run, pretrained_locations: dict[str, dict]) -> dict:
+    """The JSON-able settings of one run: its TrainConfig fields and its model.
+
+    `pretrained_locations` maps `backbones.<key>` to {"name_or_path", "revision"}.
+    """
+    experiment = config["experiments"][run.experiment]
+    training = config["training"]
+    kind = backbone_kind(run.model)
+    epochs = experiment_epochs(experiment, run.env)
+    return {
+        "train": {
+            "env": run.env, "seed": run.seed, "context_length": experiment["context_length"],
+            "epochs": epochs, "steps_per_epoch": training["steps_per_epoch"],
+            "batch_size": training["batch_size"], "learning_rate": training["learning_rate"],
+            "weight_decay": training["weight_decay"], "warmup_steps": training["warmup_steps"],
+            # The released code chose eps by whether the whole body was pre-trained.
+            "adam_eps": training["adam_eps"]["random" if kind == "random" else "pretrained"],
+            "grad_clip": experiment["grad_clip"],
+            "checkpoint_epochs": [e for e in config["checkpoint_epochs"] if e <= epochs],
+            "eval_targets": config["evaluation"]["targets"][run.env],
+            "eval_episodes": config["evaluation"]["episodes"],
+            "max_episode_steps": training["max_episode_steps"],
+            "eval_max_episode_steps": config["evaluation"]["max_episode_steps"],
+            "returns_scale": training["returns_scale"],
+        },
+        "model": {
+            "name": run.model,
+            "random_body": config["backbones"]["random"],
+            "dropout": training["dropout"],
+            "pretrained": {w: pretrained_locations[w] for w in pretrained_weights(run.model)},
+        },
+    }
