@@ -87,7 +87,7 @@ def test_every_run_of_the_four_experiments_trained(quick_run):
         for target in train["eval_targets"]:
             assert f"target_{target}_normalised_score_paper" in rows[0]
             assert f"target_{target}_normalised_score_d4rl" in rows[0]
-        checkpoints = sorted(p.name for p in (quick_run / run.directory / "checkpoints").iterdir())
+        checkpoints = sorted(p.name for p in (quick_run / run.directory / "checkpoints").glob("*.pt"))
         assert checkpoints == sorted(f"epoch{e}.pt" for e in train["checkpoint_epochs"]), run
         assert not (quick_run / run.directory / "work").exists()
 

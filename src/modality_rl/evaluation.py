@@ -64,13 +64,14 @@ class _Histories:
         self.timesteps[:, -1] = t
         self.mask[:, -1] = 1
 
-    def act(self, model: torch.nn.Module, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        tensors = [torch.from_numpy(a[rows]).to(self.device) for a in
+    def act(self, model: torch.nn.Module) -> np.ndarray:
+        """Predict every episode's current action and write it into its action slot."""
+        tensors = [torch.from_numpy(a).to(self.device) for a in
                    (self.states, self.actions, self.returns_to_go, self.timesteps, self.mask)]
         with torch.no_grad():
             predicted = model(*tensors[:4], attention_mask=tensors[4])
         action = predicted[:, -1].float().cpu().numpy()
-        self.actions[rows, -1] = action
+        self.actions[:, -1] = action
         return action
 
 

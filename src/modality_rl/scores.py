@@ -9,12 +9,15 @@ Both compute 100 * (return - random) / (expert - random).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 
 from modality_rl.data.trajectories import mean_episode_return
 from modality_rl.envs import env_spec
 from modality_rl.io import write_json
+
+log = logging.getLogger(__name__)
 
 CONVENTIONS = ("paper", "d4rl")
 
@@ -37,9 +40,11 @@ class ReferenceReturns:
 def compute_reference_returns(env: str, random_dataset: str | os.PathLike,
                               expert_dataset: str | os.PathLike) -> ReferenceReturns:
     spec = env_spec(env)
-    return ReferenceReturns(env, mean_episode_return(random_dataset),
+    refs = ReferenceReturns(env, mean_episode_return(random_dataset),
                             mean_episode_return(expert_dataset),
                             spec.d4rl_random_score, spec.d4rl_expert_score)
+    log.info("%s reference returns: %s", env, refs)
+    return refs
 
 
 def save_reference_returns(refs: ReferenceReturns, target: str | os.PathLike) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import h5py
@@ -10,6 +11,8 @@ import numpy as np
 from modality_rl.data.trajectories import load_trajectories, state_statistics
 from modality_rl.data.windows import WindowBatch, WindowSampler
 from modality_rl.io import atomic_path
+
+log = logging.getLogger(__name__)
 
 
 def make_probe_batch(dataset_path: str | os.PathLike, target: str | os.PathLike, *,
@@ -31,6 +34,9 @@ def make_probe_batch(dataset_path: str | os.PathLike, target: str | os.PathLike,
         f.create_dataset("state_std", data=std)
         f.attrs.update({"dataset": os.fspath(dataset_path), "seed": seed,
                         "context_length": context_length, "returns_scale": returns_scale})
+    log.info("%d windows of %d steps from %d trajectories of %s (seed %d; %.1f%% padded steps)",
+             size, context_length, len(trajectories), dataset_path, seed,
+             100 * (1 - batch.mask.mean()))
     return batch
 
 
