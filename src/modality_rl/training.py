@@ -15,7 +15,7 @@ import logging
 import os
 import random
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +158,7 @@ class Trainer:
                          random.getstate(), np.random.get_state(), torch.get_rng_state(),
                          self.metrics)
         with atomic_path(self.state_path) as tmp:
-            torch.save(asdict(state), tmp)
+            torch.save(vars(state), tmp)  # shallow: asdict would deep-copy every tensor
 
     def load_state(self) -> int:
         """Restore the last saved epoch; return the next epoch to run (0 if none)."""
