@@ -30,7 +30,8 @@ def main() -> None:
     train = settings["train"]
     cfg = TrainConfig(**{**train, "checkpoint_epochs": tuple(train["checkpoint_epochs"]),
                          "eval_targets": tuple(train["eval_targets"]), "bf16": args.bf16})
-    model = build_decision_transformer(settings["model"], cfg.env, cfg.seed)
+    model = build_decision_transformer(settings["model"], cfg.env, cfg.seed,
+                                       cfg.max_episode_steps)
     trainer = Trainer(model, cfg, args.dataset, load_reference_returns(args.reference_returns),
                       args.work_dir, select_device(args.device))
     trainer.run()

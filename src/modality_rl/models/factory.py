@@ -11,7 +11,7 @@ from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.runs import WEIGHTS_OF, swapped_block
 
 
-def build_decision_transformer(model: dict, env: str, seed: int,
+def build_decision_transformer(model: dict, env: str, seed: int, max_episode_steps: int = 1000,
                                attn_implementation: str = "eager") -> DecisionTransformer:
     """The run's model, initialised under `seed` so the same seed gives the same weights."""
     torch.manual_seed(seed)
@@ -33,4 +33,4 @@ def build_decision_transformer(model: dict, env: str, seed: int,
     else:
         body = load(name)
     spec = env_spec(env)
-    return DecisionTransformer(body, spec.obs_dim, spec.act_dim)
+    return DecisionTransformer(body, spec.obs_dim, spec.act_dim, max_episode_steps)
