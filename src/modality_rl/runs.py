@@ -47,7 +47,7 @@ def enumerate_runs(config: dict) -> list[Run]:
     runs = []
     for name, experiment in config["experiments"].items():
         models = experiment_models(experiment)
-        if "blocks" not in experiment:  # block swap always needs gpt2, whatever `models` says
+        if "blocks" not in experiment:  # block swap models need gpt2, not `models`
             models = [m for m in models if m in config["models"]]
         for model in models:
             for env in config["envs"]:
