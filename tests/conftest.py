@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from modality_rl.data.synthetic import write_d4rl_hdf5
+from modality_rl.data.windows import PAD_ACTION, WindowBatch
 from modality_rl.envs import env_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +49,39 @@ def make_d4rl_file(tmp_path):
         return path
 
     return make
+
+
+def window_batch(size: int, context_length: int, env: str = "hopper", seed: int = 0,
+                 padded_steps: int = 3) -> WindowBatch:
+    """Random probe-like windows; the first window is left-padded by `padded_steps`."""
+    spec = env_spec(env)
+    rng = np.random.default_rng(seed)
+    shape = (size, context_length)
+    mask = np.ones(shape, dtype=np.float32)
+    mask[0, :padded_steps] = 0
+    actions = rng.uniform(-1, 1, size=(*shape, spec.act_dim)).astype(np.float32)
+    actions[0, :padded_steps] = PAD_ACTION
+    return WindowBatch(
+        states=rng.normal(size=(*shape, spec.obs_dim)).astype(np.float32), actions=actions,
+        rewards=rng.uniform(0, 2, size=(*shape, 1)).astype(np.float32),
+        returns_to_go=rng.uniform(0, 3, size=(*shape, 1)).astype(np.float32),
+        timesteps=rng.integers(0, 999, size=shape), mask=mask)
+
+
+def tiny_decision_transformer(n_layer: int = 2, n_embd: int = 16, n_head: int = 1,
+                              env: str = "hopper", seed: int = 0, activation: str = "relu",
+                              attn_implementation: str = "eager"):
+    """A Decision Transformer with a random GPT-2 body of the given size."""
+    import torch
+
+    from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
+    from modality_rl.models.decision_transformer import DecisionTransformer
+
+    torch.manual_seed(seed)
+    spec = env_spec(env)
+    body = random_body(RandomBodyConfig(n_layer, n_embd, n_head, activation), Dropout(),
+                       attn_implementation)
+    return DecisionTransformer(body, spec.obs_dim, spec.act_dim)
 
 
 def copy_workflow(root: Path) -> Path:

@@ -56,10 +56,13 @@ class TrainConfig:
 
 def masked_action_mse(predicted: torch.Tensor, target: torch.Tensor,
                       mask: torch.Tensor) -> torch.Tensor:
-    """MSE over the actions of real (non-padded) steps, as the DT's SequenceTrainer."""
-    real = mask.reshape(-1) > 0
-    act_dim = predicted.shape[-1]
-    return ((predicted.reshape(-1, act_dim)[real] - target.reshape(-1, act_dim)[real]) ** 2).mean()
+    """MSE over the actions of real (non-padded) steps, as the DT's SequenceTrainer.
+
+    Written as a mask-weighted mean rather than boolean indexing, so that it has a fixed
+    shape and torch.func.vmap can take it per sample (probes.gradients).
+    """
+    squared_error = ((predicted - target) ** 2).mean(dim=-1)
+    return (squared_error * mask).sum() / mask.sum()
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig):

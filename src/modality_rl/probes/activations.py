@@ -1,0 +1,79 @@
+"""Activations and attention of a Decision Transformer on the probe batch (eval mode).
+
+For every block, nine modules are hooked (the paper's Appendix D.1 names, Listing 3):
+their outputs at the last step's return, state and action tokens are what CKA compares.
+The output of `mlp.dropout` at every token position is kept too: the paper calls it the
+block output and estimates mutual information on it (Appendix E.1). Attention
+probabilities per block and head come from eager attention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from modality_rl.data.windows import WindowBatch
+from modality_rl.metrics.attention_distance import pseudo_single_head_attention
+from modality_rl.models.decision_transformer import DecisionTransformer
+
+HOOKED_LAYERS = ("ln_1", "attn.c_attn", "attn.c_proj", "attn.resid_dropout", "ln_2",
+                 "mlp.c_fc", "mlp.c_proj", "mlp.act", "mlp.dropout")
+# The last step's tokens, in sequence order: offsets -3, -2, -1 (paper Appendix D.1).
+LAST_STEP_TOKENS = ("return_to_go", "state", "action")
+BLOCK_OUTPUT_LAYER = "mlp.dropout"
+
+
+def layer_names(n_blocks: int) -> list[str]:
+    """'0.ln_1', '0.attn.c_attn', ... in forward order: 108 for 12 blocks, 216 for 24."""
+    return [f"{block}.{layer}" for block in range(n_blocks) for layer in HOOKED_LAYERS]
+
+
+@dataclass
+class ProbeActivations:
+    layers: dict[str, np.ndarray]  # '0.ln_1' -> (N, 3 last-step tokens, width)
+    block_outputs: list[np.ndarray]  # per block: (N, 3K, width), mlp.dropout output
+    attentions: list[np.ndarray]  # per block: (N, heads, 3K, 3K)
+    pseudo_attentions: list[np.ndarray]  # per block: (N, 3K, 3K), the released code's
+
+
+def batch_tensors(batch: WindowBatch, device: torch.device | str = "cpu"
+                  ) -> dict[str, torch.Tensor]:
+    return {key: torch.from_numpy(value).to(device) for key, value in batch.as_dict().items()}
+
+
+@torch.no_grad()
+def record_activations(model: DecisionTransformer, batch: WindowBatch,
+                       device: torch.device | str = "cpu") -> ProbeActivations:
+    """Run the probe batch through `model` in eval mode and collect what the probes need."""
+    model.eval()
+    blocks = model.transformer.h
+    captured: dict[str, torch.Tensor] = {}
+
+    def keep(name: str):
+        def hook(_module, _inputs, output):
+            captured[name] = output.detach()
+        return hook
+
+    handles = [blocks[b].get_submodule(layer).register_forward_hook(keep(f"{b}.{layer}"))
+               for b in range(len(blocks)) for layer in HOOKED_LAYERS]
+    try:
+        t = batch_tensors(batch, device)
+        _, attentions = model(t["states"], t["actions"], t["returns_to_go"], t["timesteps"],
+                              attention_mask=t["mask"], output_attentions=True)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not attentions or attentions[0] is None:
+        raise RuntimeError("the model returned no attention maps: build it with "
+                           "attn_implementation='eager' (SDPA returns none)")
+    width = model.hidden_size
+    return ProbeActivations(
+        layers={name: captured[name][:, -3:].cpu().numpy() for name in layer_names(len(blocks))},
+        block_outputs=[captured[f"{b}.{BLOCK_OUTPUT_LAYER}"].cpu().numpy()
+                       for b in range(len(blocks))],
+        attentions=[a.cpu().numpy() for a in attentions],
+        pseudo_attentions=[pseudo_single_head_attention(captured[f"{b}.attn.c_attn"], width)
+                           .cpu().numpy() for b in range(len(blocks))],
+    )

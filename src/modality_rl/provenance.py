@@ -1,0 +1,37 @@
+"""What produced an artifact: a hash of the settings behind it and the code version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from modality_rl import __version__
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def config_hash(settings: object) -> str:
+    """sha256 of the settings as canonical JSON: equal settings, equal hash."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    """The package version and, in a git checkout, the commit (`-dirty` if modified)."""
+    try:
+        described = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
+            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        described = "no-git"
+    return f"{__version__}+{described}"
