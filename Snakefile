@@ -19,10 +19,13 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/train.smk"
+include: "rules/probe.smk"
+include: "rules/metrics.smk"
 
 
 rule all:
     input:
         data_targets(),
         train_targets(),
+        table_targets(),
     default_target: True

@@ -13,6 +13,9 @@ shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$
 # The run list is library logic (modality_rl.runs imports no torch, so planning stays fast).
 sys.path.insert(0, str(SRC_DIR))
 from modality_rl.runs import RUNS_DIR, Run, enumerate_runs, pretrained_weights, run_settings
+from modality_rl.analyses import (DATA_TABLES, LEARNING_CURVES, PROBES_DIR, TABLES, TABLES_DIR,
+                                  all_tables, analysed_runs, analysis_epochs, partitions,
+                                  probe_dump_path, probes_gradients)
 
 CONDA_ENV = "../envs/modality_rl.yaml"
 RUNS = enumerate_runs(config)
@@ -30,6 +33,8 @@ wildcard_constraints:
     experiment="|".join(config["experiments"]),
     model=r"random|gpt2|igpt|igpt_native|gpt2_block\d+",
     seed=r"\d+",
+    epoch=r"\d+",
+    table="|".join(all_tables()),
 
 
 def dataset_path(env, dataset):
@@ -95,3 +100,96 @@ def pretrained_inputs(wildcards):
 
 def train_targets():
     return [f"{run.directory}/metrics.csv" for run in RUNS]
+
+
+def run_json(wildcards):
+    return json.dumps({key: getattr(run_of(wildcards), key)
+                       for key in ("experiment", "model", "env", "dataset", "seed")})
+
+
+# -- probes and tables -----------------------------------------------------------------
+PROBE_ANALYSES = ("cka", "mutual_information", "gradients", "attention_distance")
+
+
+def gradient_options(wildcards):
+    """--gradients for the dump that carries the gradient probe, else nothing."""
+    if not probes_gradients(config, run_of(wildcards), int(wildcards.epoch)):
+        return ""
+    settings = {key: value for key, value in config["analysis"]["gradients"].items()
+                if key not in ("experiment", "epoch")}
+    return f"--gradients {json.dumps(settings)!r}"
+
+
+def analysis_sources(wildcards, analysis, kind="dump"):
+    """{model: {epoch: path}}: the probe dumps (or checkpoint files) a partition reads."""
+    runs = analysed_runs(config, analysis, wildcards.env, wildcards.dataset, int(wildcards.seed))
+    epochs = analysis_epochs(config, analysis, wildcards.env)
+    if kind == "dump":
+        return {run.model: {e: probe_dump_path(run, e) for e in epochs} for run in runs}
+    return {run.model: {e: f"{run.directory}/checkpoints/epoch{e}.pt" for e in epochs}
+            for run in runs}
+
+
+def analysis_inputs(analysis, kind="dump"):
+    """Input function: the dumps, or (checkpoints) the runs' checkpoint directories."""
+    def inputs(wildcards):
+        if kind == "dump":
+            return [p for by_epoch in analysis_sources(wildcards, analysis).values()
+                    for p in by_epoch.values()]
+        return [f"{run.directory}/checkpoints" for run in analysed_runs(
+            config, analysis, wildcards.env, wildcards.dataset, int(wildcards.seed))]
+    return inputs
+
+
+def input_options(analysis, kind="dump"):
+    def options(wildcards):
+        return " ".join(f"--input {model} {epoch} {path}" for model, by_epoch
+                        in analysis_sources(wildcards, analysis, kind).items()
+                        for epoch, path in by_epoch.items())
+    return options
+
+
+def output_options(wildcards, output):
+    return " ".join(f"--out {name} {path}" for name, path in output.items())
+
+
+def analysis_epoch_options(analysis):
+    def options(wildcards):
+        return " ".join(map(str, analysis_epochs(config, analysis, wildcards.env)))
+    return options
+
+
+def coordinates_json(analysis):
+    def coordinates(wildcards):
+        return json.dumps({"experiment": config["analysis"][analysis]["experiment"],
+                           "env": wildcards.env, "dataset": wildcards.dataset,
+                           "seed": int(wildcards.seed)})
+    return coordinates
+
+
+def table_outputs(analysis):
+    """The partition of each of the analysis' tables, as named outputs."""
+    return {name: f"{TABLES_DIR}/{name}/{{env}}-{{dataset}}_seed{{seed}}.csv"
+            for name in TABLES[analysis]}
+
+
+def mine_json():
+    settings = config["analysis"]["mutual_information"]
+    return json.dumps({key: value for key, value in settings.items()
+                       if key not in ("experiment", "epoch")})
+
+
+def probe_targets():
+    """Every probe dump some analysis reads."""
+    dumps = {}
+    for analysis in PROBE_ANALYSES:
+        for env in config["envs"]:
+            for run in RUNS:
+                if run.env == env and run.experiment == config["analysis"][analysis]["experiment"]:
+                    for epoch in analysis_epochs(config, analysis, env):
+                        dumps[probe_dump_path(run, epoch)] = None
+    return list(dumps)
+
+
+def table_targets():
+    return [f"{TABLES_DIR}/{table}.csv" for table in all_tables()]

@@ -39,7 +39,8 @@ def test_paper_config_holds_the_paper_setup():
 
 
 def test_quick_preset_overrides_only_sizes_and_sources():
-    """Every leaf the preset sets is a source choice or a size (a number or list of numbers)."""
+    """Every leaf the preset sets is a source choice or a size: a number (counts, and the
+    MINE step size that makes up for fewer iterations) or a list of counts or epochs."""
     def leaves(node, path=()):
         if isinstance(node, dict):
             for key, value in node.items():
@@ -48,8 +49,8 @@ def test_quick_preset_overrides_only_sizes_and_sources():
             yield path, node
 
     for path, value in leaves(load("presets/quick.yaml")):
-        is_size = isinstance(value, int) or (isinstance(value, list)
-                                             and all(isinstance(v, int) for v in value))
+        is_size = isinstance(value, (int, float)) or (
+            isinstance(value, list) and all(isinstance(v, int) or v == "final" for v in value))
         assert is_size or path[-1] == "source", f"{'.'.join(path)} is neither a size nor a source"
 
 

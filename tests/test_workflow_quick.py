@@ -1,7 +1,7 @@
 """End to end: the whole quick preset through Snakemake on CPU, in real MuJoCo.
 
 Data (SAC behaviour policies, datasets, probe batches), the tiny pre-trained backbones,
-and every training run of the four experiments.
+every training run of the four experiments, their probe dumps and every metric table.
 """
 
 import csv
@@ -9,11 +9,13 @@ import json
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from snakemake.utils import update_config
 
 from conftest import REPO, copy_workflow, run_snakemake
+from modality_rl.analyses import all_tables, probe_dump_path
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
 from modality_rl.runs import enumerate_runs, run_settings
@@ -97,6 +99,50 @@ def test_pretrained_stand_ins_learned(quick_run):
         summary = json.loads((quick_run / f"results/pretrained/{modality}"
                               / "pretraining_summary.json").read_text())
         assert summary["final_loss"] < 0.7 * summary["initial_loss"], summary
+
+
+def test_probe_dumps_carry_provenance_and_gradients_only_at_epoch_1(quick_run):
+    config = quick_config()
+    runs = [r for r in enumerate_runs(config) if r.experiment == "main" and r.env == "hopper"]
+    for run in runs:
+        for epoch, has_gradients in ((0, False), (1, True), (4, False)):
+            with h5py.File(quick_run / probe_dump_path(run, epoch)) as f:
+                assert f.attrs["epoch"] == epoch and f.attrs["model"] == run.model
+                assert len(f.attrs["checkpoint_sha256"]) == 64
+                assert len(f.attrs["config_hash"]) == 64 and f.attrs["code_version"]
+                assert ("gradients" in f) == has_gradients, (run, epoch)
+                n_layers = {"random": 27, "gpt2": 27, "igpt": 54}[run.model]
+                assert len(f["layers"]) == n_layers
+
+
+def test_every_table_exists_with_every_partition(quick_run):
+    config = quick_config()
+    for table in all_tables():
+        frame = pd.read_csv(quick_run / f"results/tables/{table}.csv")
+        assert len(frame) > 0, table
+        assert set(frame["env"]) == set(ENVS), table
+        if "seed" in frame:
+            assert set(frame["seed"]) == set(config["seeds"]), table
+        if "model" in frame:
+            assert frame["model"].notna().all(), table
+
+
+def test_tables_hold_the_paper_coordinates(quick_run):
+    tables = quick_run / "results/tables"
+    cka = pd.read_csv(tables / "cka_pre_post.csv")
+    # 3 envs x 2 seeds x 3 tokens x (27 + 27 + 54 layers)
+    assert len(cka) == 3 * 2 * 3 * 108 and cka["cka"].between(-1.01, 1.01).all()
+    mi = pd.read_csv(tables / "mutual_information_hidden.csv")
+    assert set(mi["depth"]) == {"shallow", "middle", "deep"}
+    assert mi["position"].max() == 3 * 20 - 2 and mi["mi"].notna().mean() > 0.9
+    assert set(mi[mi["model"] == "igpt"]["block"]) == {0, 3, 5}
+    gap = pd.read_csv(tables / "attention_distance_gap.csv")
+    assert set(gap["model"]) == {"random", "gpt2"} and set(gap["epoch"]) == {1, 4}
+    norms = pd.read_csv(tables / "gradient_norms.csv")
+    assert (norms.groupby(["env", "seed", "model"]).size() == 100).all()
+    assert (norms["norm"] <= 0.25 + 1e-6).all()
+    curves = pd.read_csv(tables / "learning_curves.csv")
+    assert set(curves["experiment"]) == {"main", "no_context", "block_swap", "no_grad_clip"}
 
 
 def test_second_run_has_nothing_to_do(quick_run):

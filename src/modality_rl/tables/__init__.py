@@ -1,0 +1,23 @@
+"""contract: tables. Long ("tidy") tables, one row per measured value, with a column for
+every coordinate. Each module builds one analysis' tables from probe dumps or
+checkpoints; docs/tables.md documents the columns."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from modality_rl.io import atomic_path
+
+RUN_COLUMNS = ("experiment", "model", "env", "dataset", "seed")
+
+
+def write_table(table: pd.DataFrame, target: str | os.PathLike) -> None:
+    with atomic_path(target) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def concatenate_tables(paths: list[str | os.PathLike], target: str | os.PathLike) -> None:
+    """Gather partitions into one table (partitions never overlap: they differ in env/seed)."""
+    write_table(pd.concat([pd.read_csv(p) for p in paths], ignore_index=True), target)

@@ -1,0 +1,53 @@
+"""Parameter change and gradient tables (Fig. 3-7, 18, 47-67) for one (env, dataset, seed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from modality_rl.metrics.gradients import gradient_confusion, norm_shares
+from modality_rl.metrics.parameter_change import block_parameters, parameter_change
+from modality_rl.probes.dump import ProbeDump
+from modality_rl.tables.cka import Dumps
+
+
+def parameter_change_table(checkpoints: Dumps, coordinates: dict, epochs: tuple[int, int]
+                           ) -> pd.DataFrame:
+    """L2 distance and cosine per block parameter set, epochs[0] vs epochs[1].
+    `checkpoints[model][epoch]` is the checkpoint file."""
+    before, after = epochs
+    parts = []
+    for model, by_epoch in checkpoints.items():
+        weights = [block_parameters(torch.load(by_epoch[e], map_location="cpu",
+                                               weights_only=True)) for e in epochs]
+        change = parameter_change(*weights)
+        parts.append(pd.DataFrame({
+            **coordinates, "model": model, "epoch_before": before, "epoch_after": after,
+            "parameter_index": np.arange(len(change)), "parameter": list(change),
+            "l2_distance": [v[0] for v in change.values()],
+            "cosine_similarity": [v[1] for v in change.values()]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def gradient_tables(dumps: Dumps, coordinates: dict, epoch: int) -> dict[str, pd.DataFrame]:
+    """gradient_norms, gradient_confusion, gradient_norm_per_parameter, gradient_norm_share."""
+    norms, confusion, per_parameter, shares = [], [], [], []
+    for model, by_epoch in dumps.items():
+        with ProbeDump(by_epoch[epoch]) as dump:
+            probe = dump.gradients()
+        base = {**coordinates, "model": model, "epoch": epoch}
+        norms.append(pd.DataFrame({**base, "sample": np.arange(len(probe.sample_norms)),
+                                   "norm": probe.sample_norms}))
+        confusion.append({**base, "samples": len(probe.cosines),
+                          "min_cosine": gradient_confusion(probe.cosines)})
+        per_parameter.append(pd.DataFrame({
+            **base, "parameter_index": np.arange(len(probe.parameter_names)),
+            "parameter": probe.parameter_names, "norm": probe.parameter_norms}))
+        shares.append(pd.DataFrame([{**base, "group": group, "share": share} for group, share
+                                    in norm_shares(probe.parameter_names,
+                                                   probe.parameter_norms).items()]))
+    return {"gradient_norms": pd.concat(norms, ignore_index=True),
+            "gradient_confusion": pd.DataFrame(confusion),
+            "gradient_norm_per_parameter": pd.concat(per_parameter, ignore_index=True),
+            "gradient_norm_share": pd.concat(shares, ignore_index=True)}

@@ -1,0 +1,132 @@
+"""Metric tables built from real probe dumps and checkpoints of tiny models."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from conftest import REPO, tiny_decision_transformer, window_batch
+from modality_rl.analyses import analysis_epochs, partitions, resolve_epoch
+from modality_rl.probes.activations import record_activations
+from modality_rl.probes.dump import write_probe_dump
+from modality_rl.probes.gradients import GradientConfig, gradient_probe
+from modality_rl.tables import concatenate_tables
+from modality_rl.tables.attention import attention_tables
+from modality_rl.tables.cka import cka_tables
+from modality_rl.tables.learning_curves import learning_curve_table
+from modality_rl.tables.parameters import gradient_tables, parameter_change_table
+
+COORDINATES = {"experiment": "main", "env": "hopper", "dataset": "medium", "seed": 666}
+# Two 2-block models and one twice as deep, like random/gpt2 vs iGPT.
+MODELS = {"random": 2, "gpt2": 2, "igpt": 4}
+
+
+def perturbed(model, scale: float):
+    with torch.no_grad():
+        for p in model.transformer.h.parameters():
+            p.add_(scale * torch.randn_like(p))
+    return model
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory):
+    """{model: {epoch: dump}} at epochs 0 and 1 (epoch 1: perturbed weights), and the
+    matching checkpoints. The gpt2 model does not change between the epochs."""
+    root = tmp_path_factory.mktemp("dumps")
+    batch = window_batch(size=12, context_length=4)
+    gradients_cfg = GradientConfig(norm_samples=12, cosine_samples=6, chunk_size=6)
+    dumps, checkpoints = {}, {}
+    for index, (name, n_layer) in enumerate(MODELS.items()):
+        model = tiny_decision_transformer(n_layer=n_layer, n_embd=8, seed=index)
+        for epoch in (0, 1):
+            if epoch == 1 and name != "gpt2":
+                perturbed(model, 0.5)
+            path = root / f"{name}_epoch{epoch}.hdf5"
+            gradients = gradient_probe(model, batch, gradients_cfg) if epoch == 1 else None
+            write_probe_dump(path, batch, record_activations(model, batch), gradients, {})
+            checkpoint = root / f"{name}_epoch{epoch}.pt"
+            torch.save(model.state_dict(), checkpoint)
+            dumps.setdefault(name, {})[epoch] = str(path)
+            checkpoints.setdefault(name, {})[epoch] = str(checkpoint)
+    return dumps, checkpoints
+
+
+def test_cka_tables(dumps):
+    tables = cka_tables(dumps[0], COORDINATES, (0, 1), thresholds=[0.99])
+    pre_post = tables["cka_pre_post"]
+    assert len(pre_post) == 3 * (18 + 18 + 36)  # 3 tokens x 9 layers per block
+    assert set(pre_post["token"]) == {"return_to_go", "state", "action"}
+    assert (pre_post[["env", "seed", "experiment"]] == ["hopper", 666, "main"]).all().all()
+    unchanged = pre_post[pre_post["model"] == "gpt2"]["cka"]
+    assert np.allclose(unchanged, 1.0)
+    assert pre_post[pre_post["model"] == "random"]["cka"].mean() < 0.99
+    igpt = pre_post[pre_post["model"] == "igpt"]
+    assert igpt["normalised_layer"].tolist() == [i // 2 for i in range(36)] * 3
+    within = tables["cka_within_model"]
+    assert len(within) == 3 * 2 * (18 ** 2 + 18 ** 2 + 36 ** 2)
+    diagonal = within[within["layer_index_a"] == within["layer_index_b"]]
+    assert np.allclose(diagonal["cka"], 1.0)
+    between = tables["cka_between_models"]
+    assert list(dict.fromkeys(zip(between["model_a"], between["model_b"]))) == \
+        [("random", "gpt2"), ("random", "igpt"), ("gpt2", "igpt")]
+    assert len(between) == 3 * (18 * 18 + 18 * 36 + 18 * 36)
+    above = tables["cka_layers_above_threshold"]
+    assert set(above["model"]) >= {"gpt2"}  # every unchanged layer is above 0.99
+    assert len(above[above["model"] == "gpt2"]) == 3 * 18
+
+
+def test_attention_tables(dumps):
+    tables = attention_tables(dumps[0], {**COORDINATES, "experiment": "no_context"}, [0, 1])
+    distance, gap = tables["attention_distance"], tables["attention_distance_gap"]
+    # models x epochs x methods x blocks x samples
+    assert len(distance) == 2 * 2 * (2 + 2 + 4) * 12
+    assert (distance["distance"] >= 0).all()
+    assert len(gap) == 2 * (2 + 2 + 4) * 12 and (gap["epoch_before"] == 0).all()
+    assert np.allclose(gap[gap["model"] == "gpt2"]["gap"], 0.0)
+    assert gap[gap["model"] == "random"]["gap"].max() > 0
+    assert gap[gap["model"] == "igpt"]["normalised_block"].max() == 1
+
+
+def test_gradient_and_parameter_change_tables(dumps):
+    tables = gradient_tables(dumps[0], COORDINATES, epoch=1)
+    assert len(tables["gradient_norms"]) == 3 * 12
+    assert (tables["gradient_norms"]["norm"] <= 0.25 + 1e-6).all()
+    confusion = tables["gradient_confusion"]
+    assert list(confusion["model"]) == list(MODELS) and (confusion["min_cosine"] <= 1).all()
+    shares = tables["gradient_norm_share"]
+    assert np.allclose(shares.groupby("model")["share"].sum(), 1.0)
+    assert len(tables["gradient_norm_per_parameter"]) == 12 * (2 + 2 + 4)
+    change = parameter_change_table(dumps[1], COORDINATES, (0, 1))
+    assert len(change) == 12 * (2 + 2 + 4)
+    assert np.allclose(change[change["model"] == "gpt2"]["l2_distance"], 0.0)
+    assert (change[change["model"] == "random"]["l2_distance"] > 0).all()
+
+
+def test_learning_curve_table_and_gather(tmp_path):
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("epoch,action_error,target_3600_return_mean,target_1800_return_mean\n"
+                       "0,,10.0,11.0\n1,0.5,20.0,21.0\n")
+    table = learning_curve_table({"random": str(metrics)}, COORDINATES)
+    returns = table[table["metric"] == "return_mean"]
+    assert sorted(returns["target_return"].unique()) == [1800.0, 3600.0]
+    assert returns[returns["target_return"] == 3600.0]["value"].tolist() == [10.0, 20.0]
+    errors = table[table["metric"] == "action_error"]
+    assert errors["target_return"].isna().all() and errors["value"].iloc[1] == 0.5
+    parts = []
+    for seed in (1, 2):
+        parts.append(tmp_path / f"part{seed}.csv")
+        table.assign(seed=seed).to_csv(parts[-1], index=False)
+    concatenate_tables(parts, tmp_path / "all.csv")
+    assert len(pd.read_csv(tmp_path / "all.csv")) == 2 * len(table)
+
+
+def test_analysis_epochs_and_partitions_follow_the_config():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert analysis_epochs(config, "cka", "hopper") == [0, 40]
+    assert analysis_epochs(config, "attention_distance", "walker2d") == [0, 1, 4, 10, 40]
+    assert len(partitions(config, "cka_pre_post")) == 6
+    assert len(partitions(config, "mutual_information_data")) == 3
+    assert len(partitions(config, "learning_curves")) == 18 + 3  # no_grad_clip: one seed
+    with pytest.raises(ValueError, match="checkpoint_epochs"):
+        resolve_epoch(config, "main", "hopper", 7)
