@@ -11,12 +11,10 @@ import json
 import time
 
 import numpy as np
-import torch
+from _model import add_model_arguments, random_decision_transformer
 
 from modality_rl.envs import env_spec
 from modality_rl.evaluation import EvalConfig, evaluate_batched, evaluate_sequential
-from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
-from modality_rl.models.decision_transformer import DecisionTransformer
 
 
 def main() -> None:
@@ -24,16 +22,10 @@ def main() -> None:
     parser.add_argument("--env", default="halfcheetah", help="never terminates: full episodes")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--max-episode-steps", type=int, default=100)
-    parser.add_argument("--context-length", type=int, default=20)
-    parser.add_argument("--n-layer", type=int, default=3)
-    parser.add_argument("--n-embd", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=1)
+    add_model_arguments(parser)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    model = random_decision_transformer(args)
     spec = env_spec(args.env)
-    body = random_body(RandomBodyConfig(args.n_layer, args.n_embd, 1, "relu"), Dropout())
-    model = DecisionTransformer(body, spec.obs_dim, spec.act_dim)
     cfg = EvalConfig(args.env, (6000.0,), args.episodes, args.context_length,
                      np.zeros(spec.obs_dim), np.ones(spec.obs_dim), seed=0,
                      max_episode_steps=args.max_episode_steps)

@@ -12,12 +12,10 @@ import json
 import time
 
 import numpy as np
-import torch
+from _model import add_model_arguments, random_decision_transformer
 
 from modality_rl.data.windows import WindowBatch
 from modality_rl.envs import env_spec
-from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
-from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
 
 
@@ -39,16 +37,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--cosine-samples", type=int, default=50)
     parser.add_argument("--chunk-size", type=int, default=10)
-    parser.add_argument("--context-length", type=int, default=20)
-    parser.add_argument("--n-layer", type=int, default=3)
-    parser.add_argument("--n-embd", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=1)
+    add_model_arguments(parser)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    spec = env_spec(args.env)
-    body = random_body(RandomBodyConfig(args.n_layer, args.n_embd, 1, "relu"), Dropout())
-    model = DecisionTransformer(body, spec.obs_dim, spec.act_dim)
+    model = random_decision_transformer(args)
     batch = random_windows(args.samples, args.context_length, args.env)
     cfg = GradientConfig(norm_samples=args.samples, cosine_samples=args.cosine_samples,
                          chunk_size=args.chunk_size, train_mode=False)
