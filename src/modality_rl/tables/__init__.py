@@ -4,6 +4,7 @@ checkpoints; docs/tables.md documents the columns."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pandas as pd
@@ -20,4 +21,7 @@ def write_table(table: pd.DataFrame, target: str | os.PathLike) -> None:
 
 def concatenate_tables(paths: list[str | os.PathLike], target: str | os.PathLike) -> None:
     """Gather partitions into one table (partitions never overlap: they differ in env/seed)."""
-    write_table(pd.concat([pd.read_csv(p) for p in paths], ignore_index=True), target)
+    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    write_table(table, target)
+    logging.getLogger(__name__).info("gathered %d partitions, %d rows, into %s", len(paths),
+                                     len(table), target)
