@@ -4,7 +4,7 @@ import argparse
 import json
 
 from modality_rl.cli import add_table_arguments, inputs_by_model, setup_logging, write_tables
-from modality_rl.tables.parameters import gradient_tables
+from modality_rl.tables.gradients import gradient_tables
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ import argparse
 import json
 
 from modality_rl.cli import add_table_arguments, inputs_by_model, setup_logging, write_tables
-from modality_rl.tables.parameters import parameter_change_table
+from modality_rl.tables.parameter_change import parameter_change_table
 
 
 def main() -> None:

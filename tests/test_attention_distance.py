@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from modality_rl.metrics.attention_distance import (attention_distance, attention_distance_gap,
-                                                    pseudo_single_head_attention)
+from modality_rl.metrics.attention_distance import attention_distance, attention_distance_gap
+from modality_rl.probes.activations import pseudo_single_head_attention
 
 
 def test_identity_attention_has_distance_zero_and_first_token_attention_grows_linearly():

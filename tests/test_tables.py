@@ -15,7 +15,8 @@ from modality_rl.tables import concatenate_tables
 from modality_rl.tables.attention import attention_tables
 from modality_rl.tables.cka import cka_tables
 from modality_rl.tables.learning_curves import learning_curve_table
-from modality_rl.tables.parameters import gradient_tables, parameter_change_table
+from modality_rl.tables.gradients import gradient_tables
+from modality_rl.tables.parameter_change import parameter_change_table
 
 COORDINATES = {"experiment": "main", "env": "hopper", "dataset": "medium", "seed": 666}
 # Two 2-block models and one twice as deep, like random/gpt2 vs iGPT.

@@ -9,25 +9,16 @@ heads and over the real (non-padded) query tokens. Fig. 10 plots, per block, the
 pseudo-head from the first two width-sized slices of `attn.c_attn`'s output (all heads'
 queries against all heads' keys), applied the causal mask *after* the softmax, and
 averaged a_qk |q - k| over all T x T entries (masked ones included). The slices use the
-model's width here; the released code hard-coded 768, which is the same for GPT-2 and
-the random body and wrong for ImageGPT's 512.
+model's width here (`probes.activations.pseudo_single_head_attention`, at probe time);
+the released code hard-coded 768, the same for GPT-2 and the random body and wrong for
+ImageGPT's 512.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import torch
 
 METHODS = ("mean", "original")
-
-
-def pseudo_single_head_attention(c_attn_output: torch.Tensor, width: int) -> torch.Tensor:
-    """(N, T, 3*width) output of attn.c_attn -> the released code's (N, T, T) matrix."""
-    query, key = c_attn_output[..., :width], c_attn_output[..., width:2 * width]
-    scores = query @ key.transpose(-1, -2) / math.sqrt(width)
-    return torch.tril(torch.softmax(scores, dim=-1))
 
 
 def token_distances(tokens: int) -> np.ndarray:
@@ -41,7 +32,7 @@ def attention_distance(attn: np.ndarray, method: str = "mean",
 
     method "mean": `attn` is (N, heads, T, T) attention probabilities; the result averages
     over heads and over the queries where `query_mask` (N, T) is 1 (all if None).
-    method "original": `attn` is (N, T, T) from `pseudo_single_head_attention`; the result
+    method "original": `attn` is (N, T, T) from `probes.activations.pseudo_single_head_attention`; the result
     is the mean of a_qk |q - k| over all T x T entries, as the released code computed it.
     """
     if method not in METHODS:

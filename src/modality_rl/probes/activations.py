@@ -9,19 +9,16 @@ probabilities per block and head come from eager attention.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
-import numpy as np
 import torch
 
 from modality_rl.data.windows import WindowBatch
-from modality_rl.metrics.attention_distance import pseudo_single_head_attention
 from modality_rl.models.decision_transformer import DecisionTransformer
+from modality_rl.probes.dump import ProbeActivations
 
 HOOKED_LAYERS = ("ln_1", "attn.c_attn", "attn.c_proj", "attn.resid_dropout", "ln_2",
                  "mlp.c_fc", "mlp.c_proj", "mlp.act", "mlp.dropout")
-# The last step's tokens, in sequence order: offsets -3, -2, -1 (paper Appendix D.1).
-LAST_STEP_TOKENS = ("return_to_go", "state", "action")
 BLOCK_OUTPUT_LAYER = "mlp.dropout"
 
 
@@ -30,12 +27,13 @@ def layer_names(n_blocks: int) -> list[str]:
     return [f"{block}.{layer}" for block in range(n_blocks) for layer in HOOKED_LAYERS]
 
 
-@dataclass
-class ProbeActivations:
-    layers: dict[str, np.ndarray]  # '0.ln_1' -> (N, 3 last-step tokens, width)
-    block_outputs: list[np.ndarray]  # per block: (N, 3K, width), mlp.dropout output
-    attentions: list[np.ndarray]  # per block: (N, heads, 3K, 3K)
-    pseudo_attentions: list[np.ndarray]  # per block: (N, 3K, 3K), the released code's
+def pseudo_single_head_attention(c_attn_output: torch.Tensor, width: int) -> torch.Tensor:
+    """(N, T, 3*width) output of attn.c_attn -> the released code's (N, T, T) attention:
+    all heads' queries against all heads' keys as one head, the causal mask applied after
+    the softmax (metrics.attention_distance, method "original")."""
+    query, key = c_attn_output[..., :width], c_attn_output[..., width:2 * width]
+    scores = query @ key.transpose(-1, -2) / math.sqrt(width)
+    return torch.tril(torch.softmax(scores, dim=-1))
 
 
 def batch_tensors(batch: WindowBatch, device: torch.device | str = "cpu"

@@ -1,4 +1,4 @@
-"""contract: HDF5 probe dump, one file per (run, epoch).
+"""contract: HDF5 probe dump, one file per (run, epoch). Reading one needs no torch.
 
     attrs                 run (experiment, model, env, dataset, seed), epoch, checkpoint,
                           checkpoint_sha256, config_hash, code_version, n_blocks, width,
@@ -18,14 +18,32 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
 from modality_rl.data.windows import WindowBatch
 from modality_rl.io import atomic_path
-from modality_rl.probes.activations import LAST_STEP_TOKENS, ProbeActivations
-from modality_rl.probes.gradients import GradientProbe
+
+# The last step's tokens, in sequence order: offsets -3, -2, -1 (paper Appendix D.1).
+LAST_STEP_TOKENS = ("return_to_go", "state", "action")
+
+
+@dataclass
+class ProbeActivations:
+    layers: dict[str, np.ndarray]  # '0.ln_1' -> (N, 3 last-step tokens, width)
+    block_outputs: list[np.ndarray]  # per block: (N, 3K, width), mlp.dropout output
+    attentions: list[np.ndarray]  # per block: (N, heads, 3K, 3K)
+    pseudo_attentions: list[np.ndarray]  # per block: (N, 3K, 3K), the released code's
+
+
+@dataclass
+class GradientProbe:
+    sample_norms: np.ndarray  # (norm_samples,) norms of the clipped block gradients
+    cosines: np.ndarray  # (cosine_samples, cosine_samples)
+    parameter_names: list[str]  # Listing 3 names: '0.ln_1.weight', ...
+    parameter_norms: np.ndarray  # clipped whole-batch gradient norm per parameter set
 
 # lzf: a fraction of gzip's time for most of its saving on activations (shuffle helps floats).
 COMPRESSION = {"compression": "lzf", "shuffle": True}

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from modality_rl.data.windows import WindowBatch
 from modality_rl.models.decision_transformer import DecisionTransformer, block_parameter_sets
 from modality_rl.probes.activations import batch_tensors
+from modality_rl.probes.dump import GradientProbe
 from modality_rl.training import masked_action_mse
 
 METHODS = ("vmap", "loop")
@@ -42,14 +43,6 @@ class GradientConfig:
     chunk_size: int = 10  # per-sample gradients held at once by vmap
     train_mode: bool = True  # the paper's setting: dropout on
     seed: int = 0  # dropout masks
-
-
-@dataclass
-class GradientProbe:
-    sample_norms: np.ndarray  # (norm_samples,) norms of the clipped block gradients
-    cosines: np.ndarray  # (cosine_samples, cosine_samples)
-    parameter_names: list[str]  # Listing 3 names: '0.ln_1.weight', ...
-    parameter_norms: np.ndarray  # clipped whole-batch gradient norm per parameter set
 
 
 def _loss(model: DecisionTransformer, t: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from modality_rl.io import atomic_path
 
-RUN_COLUMNS = ("experiment", "model", "env", "dataset", "seed")
+# inputs[model][epoch] -> path of that run's probe dump (or checkpoint) at that epoch
+Dumps = dict[str, dict[int, str]]
 
 
 def write_table(table: pd.DataFrame, target: str | os.PathLike) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from modality_rl.metrics.attention_distance import attention_distance, attention_distance_gap
 from modality_rl.probes.dump import ProbeDump
-from modality_rl.tables.cka import Dumps
+from modality_rl.tables import Dumps
 
 
 def _distances(path: str) -> tuple[dict[tuple[str, int], np.ndarray], int]:

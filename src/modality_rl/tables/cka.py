@@ -9,9 +9,7 @@ import pandas as pd
 
 from modality_rl.metrics.cka import centred_grams, cka_from_grams, layers_above, normalised_layer
 from modality_rl.probes.dump import ProbeDump
-
-# dumps[model][epoch] -> path of that run's probe dump
-Dumps = dict[str, dict[int, str]]
+from modality_rl.tables import Dumps
 
 
 def _grams(dumps: Dumps, debiased: bool) -> tuple[dict, dict[str, list[str]], list[str]]:

@@ -20,7 +20,7 @@ import pandas as pd
 from modality_rl.data.windows import WindowBatch
 from modality_rl.metrics.mine import MineConfig, mine_estimates
 from modality_rl.probes.dump import ProbeDump
-from modality_rl.tables.cka import Dumps
+from modality_rl.tables import Dumps
 
 TOKEN_ORDER = ("return_to_go", "state", "action")
 

@@ -1,33 +1,14 @@
-"""Parameter change and gradient tables (Fig. 3-7, 18, 47-67) for one (env, dataset, seed)."""
+"""Gradient tables (Fig. 5-7, 18, 57-67) for one (env, dataset, seed), from the probe
+dumps of the gradient epoch."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
 from modality_rl.metrics.gradients import gradient_confusion, norm_shares
-from modality_rl.metrics.parameter_change import block_parameters, parameter_change
 from modality_rl.probes.dump import ProbeDump
-from modality_rl.tables.cka import Dumps
-
-
-def parameter_change_table(checkpoints: Dumps, coordinates: dict, epochs: tuple[int, int]
-                           ) -> pd.DataFrame:
-    """L2 distance and cosine per block parameter set, epochs[0] vs epochs[1].
-    `checkpoints[model][epoch]` is the checkpoint file."""
-    before, after = epochs
-    parts = []
-    for model, by_epoch in checkpoints.items():
-        weights = [block_parameters(torch.load(by_epoch[e], map_location="cpu",
-                                               weights_only=True)) for e in epochs]
-        change = parameter_change(*weights)
-        parts.append(pd.DataFrame({
-            **coordinates, "model": model, "epoch_before": before, "epoch_after": after,
-            "parameter_index": np.arange(len(change)), "parameter": list(change),
-            "l2_distance": [v[0] for v in change.values()],
-            "cosine_similarity": [v[1] for v in change.values()]}))
-    return pd.concat(parts, ignore_index=True)
+from modality_rl.tables import Dumps
 
 
 def gradient_tables(dumps: Dumps, coordinates: dict, epoch: int) -> dict[str, pd.DataFrame]:
