@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from conftest import tiny_decision_transformer, window_batch
 from modality_rl.metrics.gradients import gradient_confusion, norm_shares
