@@ -15,12 +15,16 @@ configfile: "config.yaml"
 validate(config, "schemas/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/train.smk"
 include: "rules/probe.smk"
 include: "rules/metrics.smk"
+include: "rules/figures.smk"
 
 
 rule all:
@@ -28,4 +32,5 @@ rule all:
         data_targets(),
         train_targets(),
         table_targets(),
+        figure_targets(),
     default_target: True

@@ -15,7 +15,7 @@ sys.path.insert(0, str(SRC_DIR))
 from modality_rl.runs import RUNS_DIR, Run, enumerate_runs, pretrained_weights, run_settings
 from modality_rl.analyses import (DATA_TABLES, LEARNING_CURVES, PROBES_DIR, TABLES, TABLES_DIR,
                                   all_tables, analysed_runs, analysis_epochs, partitions,
-                                  probe_dump_path, probes_gradients)
+                                  probe_dump_path, probes_gradients, table_partition)
 
 CONDA_ENV = "../envs/modality_rl.yaml"
 RUNS = enumerate_runs(config)

@@ -14,7 +14,7 @@ from modality_rl.data.windows import PAD_ACTION, WindowBatch
 from modality_rl.envs import env_spec
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets",
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
                   "resources", "profiles", "envs", "src")
 
 

@@ -18,6 +18,7 @@ from conftest import REPO, copy_workflow, run_snakemake
 from modality_rl.analyses import all_tables, probe_dump_path
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
+from modality_rl.figures.catalogue import data_figures
 from modality_rl.runs import enumerate_runs, run_settings
 
 pytestmark = pytest.mark.slow
@@ -143,6 +144,22 @@ def test_tables_hold_the_paper_coordinates(quick_run):
     assert (norms["norm"] <= 0.25 + 1e-6).all()
     curves = pd.read_csv(tables / "learning_curves.csv")
     assert set(curves["experiment"]) == {"main", "no_context", "block_swap", "no_grad_clip"}
+
+
+def test_every_catalogued_figure_is_drawn(quick_run):
+    for number in data_figures():
+        for ext in ("pdf", "png"):
+            path = quick_run / f"results/figures/fig{number:02d}.{ext}"
+            assert path.stat().st_size > 5000, path
+
+
+def test_report_holds_every_figure_with_its_caption(quick_run):
+    result = run_snakemake(quick_run, "--report", "report.html", *QUICK[2:], timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (quick_run / "report.html").read_text(errors="replace")
+    for number, panels in data_figures().items():
+        assert f"fig{number:02d}.pdf" in html, number
+    assert data_figures()[18][0].caption.split("(")[0].strip() in html
 
 
 def test_second_run_has_nothing_to_do(quick_run):

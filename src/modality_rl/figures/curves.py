@@ -1,0 +1,122 @@
+"""Learning curves from the learning_curves table (Fig. 8, 9, 19, 20, 68-73).
+
+Epochs 1..N are the trained epochs (epoch 0, the untrained model, has no action error);
+the return is the evaluation return at the target the released plotting code used.
+"""
+
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import SubFigure
+from matplotlib.ticker import MaxNLocator
+
+from modality_rl.figures.catalogue import Panel
+from modality_rl.figures.registry import Needs, drawer
+from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
+
+# The return-to-go target each env's curves show (released plot_learning_curve_no_context.py).
+CURVE_TARGET = {"hopper": 3600, "halfcheetah": 6000, "walker2d": 5000}
+EMA_SMOOTHING = 0.8  # Appendix I.1.1: block-swap curves
+METRIC_LABELS = {"return_mean": "Mean Return", "action_error": "Action Error"}
+
+
+def curve(table: pd.DataFrame, model: str, metric: str) -> pd.Series:
+    """value by epoch (1..N) of one model's `metric` (returns at the env's curve target)."""
+    rows = table[(table["model"] == model) & (table["metric"] == metric) & (table["epoch"] > 0)]
+    if metric == "return_mean":
+        rows = rows[rows["target_return"] == CURVE_TARGET[rows["env"].iloc[0]]]
+    return rows.set_index("epoch")["value"].sort_index()
+
+
+def ema(values: pd.Series, smoothing: float = EMA_SMOOTHING) -> pd.Series:
+    """y_t = smoothing * y_{t-1} + (1 - smoothing) * x_t, y_0 = x_0 (the released code's
+    scipy lfilter)."""
+    smoothed, previous = [], values.iloc[0]
+    for value in values:
+        previous = smoothing * previous + (1 - smoothing) * value
+        smoothed.append(previous)
+    return pd.Series(smoothed, index=values.index)
+
+
+@drawer("return_curve_no_context", Needs("learning_curves", "no_context"),
+        Needs("learning_curves", "main"))
+def draw_return_curve_no_context(fig: SubFigure, panel: Panel, tables: dict) -> None:
+    """Mean return per epoch of K=1 runs (solid, dots) against K=20 runs (dashed, faint)."""
+    ax = fig.subplots()
+    for model in reversed(panel.model_list):  # the paper lists GPT2 first
+        colour, label = MODEL_COLOURS[model], MODEL_LABELS[model]
+        k20 = curve(tables["learning_curves/main"], model, "return_mean")
+        k1 = curve(tables["learning_curves/no_context"], model, "return_mean")
+        ax.plot(k20.index, k20.values, color=colour, linestyle="dashed", alpha=0.5,
+                label=f"{label}: K=20")
+        ax.plot(k1.index, k1.values, color=colour, marker="o", markersize=3,
+                label=f"{label}: K=1")
+    ax.set(xlabel="Epoch", ylabel="Mean Return")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="lower right")
+
+
+def draw_block_swap(fig: SubFigure, panel: Panel, tables: dict, metric: str) -> None:
+    """EMA-smoothed curves of each single-block swap, with gpt2 and random (K=1) dashed."""
+    ax = fig.subplots()
+    swaps = tables["learning_curves/block_swap"]
+    blocks = sorted(int(m.removeprefix("gpt2_block")) for m in swaps["model"].unique())
+    for colour, block in zip(hls_palette(len(blocks)), blocks):
+        values = ema(curve(swaps, f"gpt2_block{block}", metric))
+        ax.plot(values.index, values.values, color=colour, label=f"block {block}")
+    epochs = range(1, swaps["epoch"].max() + 1)  # the K=1 references over the same epochs
+    for model, label in (("gpt2", "GPT2"), ("random", "Rand Init")):
+        values = ema(curve(tables["learning_curves/no_context"], model, metric).loc[epochs])
+        ax.plot(values.index, values.values, color=MODEL_COLOURS[model], linestyle="dashed",
+                label=label)
+    ax.set(xlabel="Epoch", ylabel=METRIC_LABELS[metric])
+    ax.set_xticks(list(epochs))
+    ax.legend(bbox_to_anchor=(1.05, 1), loc="upper left", borderaxespad=0)
+
+
+def hls_palette(count: int) -> list[tuple[float, float, float]]:
+    """seaborn's "hls" palette, which the paper's block-swap figures use."""
+    hues = np.linspace(0, 1, count, endpoint=False) + 0.01
+    return [colorsys.hls_to_rgb(h % 1, 0.6, 0.65) for h in hues]
+
+
+@drawer("block_swap_action_error", Needs("learning_curves", "block_swap"),
+        Needs("learning_curves", "no_context"))
+def draw_block_swap_action_error(fig: SubFigure, panel: Panel, tables: dict) -> None:
+    draw_block_swap(fig, panel, tables, "action_error")
+
+
+@drawer("block_swap_return", Needs("learning_curves", "block_swap"),
+        Needs("learning_curves", "no_context"))
+def draw_block_swap_return(fig: SubFigure, panel: Panel, tables: dict) -> None:
+    draw_block_swap(fig, panel, tables, "return_mean")
+
+
+def draw_grad_clip(fig: SubFigure, tables: dict, metric: str) -> None:
+    """iGPT with clipping (main runs, over the no-clip run's epochs) against without."""
+    ax = fig.subplots()
+    without = curve(tables["learning_curves/no_grad_clip"], "igpt", metric)
+    with_clip = curve(tables["learning_curves/main"], "igpt", metric)
+    with_clip = with_clip[with_clip.index <= without.index.max()]
+    for values, colour, label in ((with_clip, MODEL_COLOURS["gpt2"], "w/ Grad Clip"),
+                                  (without, MODEL_COLOURS["igpt"], "w/o Grad Clip")):
+        ax.plot(values.index, values.values, color=colour, marker="o", markersize=3,
+                label=label)
+    ax.set(xlabel="Epoch", ylabel=METRIC_LABELS[metric])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper right")
+
+
+@drawer("grad_clip_action_error", Needs("learning_curves", "no_grad_clip"),
+        Needs("learning_curves", "main"))
+def draw_grad_clip_action_error(fig: SubFigure, panel: Panel, tables: dict) -> None:
+    draw_grad_clip(fig, tables, "action_error")
+
+
+@drawer("grad_clip_return", Needs("learning_curves", "no_grad_clip"),
+        Needs("learning_curves", "main"))
+def draw_grad_clip_return(fig: SubFigure, panel: Panel, tables: dict) -> None:
+    draw_grad_clip(fig, tables, "return_mean")

@@ -1,0 +1,74 @@
+"""Lay a figure's panels out in a row, as the paper does, and write PDF and PNG."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from modality_rl.analyses import table_partition
+# The drawer modules register their kinds on import.
+from modality_rl.figures import attention, cka, curves, gradients, mutual_information, parameters  # noqa: F401
+from modality_rl.figures.catalogue import Panel, data_figures
+from modality_rl.figures.registry import KINDS
+from modality_rl.figures.style import apply_style
+from modality_rl.io import atomic_path
+
+
+def kind_of(panel: Panel):
+    if panel.kind not in KINDS:
+        raise KeyError(f"figure {panel.figure}{panel.panel}: no drawer for kind {panel.kind!r}")
+    return KINDS[panel.kind]
+
+
+def panel_inputs(panel: Panel, dataset: str) -> dict[str, list[str]]:
+    """Needs key -> the table partitions the panel reads."""
+    inputs = {}
+    for needs in kind_of(panel).needs:
+        inputs[needs.key] = [table_partition(needs.table, env, dataset, panel.seed,
+                                             needs.experiment) for env in panel.envs]
+    return inputs
+
+
+def read_panel_tables(panel: Panel, dataset: str) -> dict[str, pd.DataFrame]:
+    return {key: pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+            for key, paths in panel_inputs(panel, dataset).items()}
+
+
+def draw_figure(panels: list[Panel], tables: list[dict[str, pd.DataFrame]]) -> Figure:
+    """One row of panels, each drawn by its kind's drawer into its own sub-figure and
+    labelled (a), (b), ... underneath, as in the paper."""
+    apply_style()
+    width, height = kind_of(panels[0]).size
+    fig = plt.figure(figsize=(width * len(panels), height + 0.3), layout="constrained")
+    subfigures = fig.subfigures(1, len(panels), squeeze=False)[0]
+    for subfigure, panel, panel_tables in zip(subfigures, panels, tables):
+        kind_of(panel).draw(subfigure, panel, panel_tables)
+        subfigure.supxlabel(f"({panel.panel})", fontsize=10)
+    return fig
+
+
+def save_figure(fig: Figure, pdf: str | os.PathLike, png: str | os.PathLike) -> None:
+    for target in (pdf, png):
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=os.path.splitext(target)[1][1:], dpi=150)
+    plt.close(fig)
+
+
+def figure_inputs(figure: int, dataset: str) -> list[str]:
+    """Every table partition the figure's panels read (the rule's inputs)."""
+    return list(dict.fromkeys(path for panel in data_figures()[figure]
+                              for paths in panel_inputs(panel, dataset).values()
+                              for path in paths))
+
+
+def draw_catalogued_figure(figure: int, dataset: str, pdf: str | os.PathLike,
+                           png: str | os.PathLike) -> None:
+    panels = data_figures()[figure]
+    fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels])
+    save_figure(fig, pdf, png)
+    logging.getLogger(__name__).info("figure %d: %d panels (%s) to %s and %s", figure,
+                                     len(panels), panels[0].kind, pdf, png)

@@ -1,0 +1,130 @@
+"""Tables 1, 2 and 4 of the paper: best-epoch normalised score, mean ± std over seeds.
+
+A run's best epoch is the trained epoch (1..N) with the highest mean return at the env's
+curve target (the released plotting code's choice, `curves.CURVE_TARGET`); its score is
+reported in both conventions, labelled: `paper` normalises with the mean returns of the
+-random-v2 and -expert-v2 datasets, `d4rl` with D4RL's reference scores. Beside ours
+stand the paper's published numbers (resources/paper_tables.tsv).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from modality_rl.figures.curves import CURVE_TARGET
+from modality_rl.scores import CONVENTIONS
+
+PUBLISHED = Path(__file__).resolve().parents[3] / "resources" / "paper_tables.tsv"
+ENV_LABELS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker 2D"}
+MODEL_LABELS = {"gpt2": "GPT2", "igpt": "iGPT", "random": "Random Init"}
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    number: int
+    title: str
+    experiment: str
+    models: tuple[str, ...]
+    seeds: tuple[int, ...] | None  # None: every configured seed
+
+
+PAPER_TABLES = {
+    1: PaperTable(1, "Normalized mean return", "main", ("gpt2", "igpt", "random"), None),
+    2: PaperTable(2, "Normalized return of K = 1", "no_context", ("gpt2", "random"), (666,)),
+    4: PaperTable(4, "Normalized return of K = 1 (seed = 666 & 42)", "no_context",
+                  ("gpt2", "random"), None),
+}
+
+
+def best_epoch_scores(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (model, env, seed): its best epoch and normalised scores there."""
+    rows = []
+    trained = curves[(curves["epoch"] > 0) & curves["target_return"].notna()]
+    for (model, env, seed), run in trained.groupby(["model", "env", "seed"]):
+        at_target = run[run["target_return"] == CURVE_TARGET[env]]
+        wide = at_target.pivot(index="epoch", columns="metric", values="value")
+        best = wide["return_mean"].idxmax()
+        rows.append({"model": model, "env": env, "seed": seed, "best_epoch": best,
+                     "return_mean": wide.loc[best, "return_mean"],
+                     **{f"score_{c}": wide.loc[best, f"normalised_score_{c}"]
+                        for c in CONVENTIONS}})
+    return pd.DataFrame(rows)
+
+
+def published_numbers(number: int) -> dict[tuple[str, str], str]:
+    with open(PUBLISHED, newline="") as f:
+        return {(r["env"], r["model"]): r["published"] for r in csv.DictReader(f, delimiter="\t")
+                if int(r["table"]) == number}
+
+
+def paper_table(table: PaperTable, curves: pd.DataFrame) -> pd.DataFrame:
+    """Long table: env, model, convention, mean, std, seeds, and the published number."""
+    scores = best_epoch_scores(curves[curves["model"].isin(table.models)])
+    if table.seeds is not None:
+        scores = scores[scores["seed"].isin(table.seeds)]
+    published = published_numbers(table.number)
+    rows = []
+    order = {env: i for i, env in enumerate(ENV_LABELS)}  # the paper's row order
+    scores = scores.sort_values("env", key=lambda envs: envs.map(order), kind="stable")
+    for (env, model), runs in scores.groupby(["env", "model"], sort=False):
+        for convention in CONVENTIONS:
+            values = runs[f"score_{convention}"]
+            rows.append({"table": table.number, "env": env, "model": model,
+                         "convention": convention, "mean": values.mean(),
+                         "std": values.std(ddof=0), "seeds": len(values),
+                         "best_epochs": " ".join(map(str, runs["best_epoch"])),
+                         "published": published.get((env, model), "")})
+    return pd.DataFrame(rows)
+
+
+def markdown(table: PaperTable, long: pd.DataFrame) -> str:
+    """The paper's layout: one row per env, ours per model and convention, published beside."""
+    lines = [f"# Table {table.number}: {table.title}", "",
+             "Best-epoch normalised score, mean ± std over seeds (`paper`: random/expert "
+             "dataset returns; `d4rl`: D4RL reference scores). *Published*: the paper's number.",
+             ""]
+    header = ["Environment"]
+    for model in table.models:
+        header += [f"{MODEL_LABELS[model]} ({c})" for c in CONVENTIONS]
+        header.append(f"{MODEL_LABELS[model]} (published)")
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for env, rows in long.groupby("env", sort=False):
+        cells = [ENV_LABELS[env]]
+        for model in table.models:
+            of_model = rows[rows["model"] == model].set_index("convention")
+            cells += [f"{of_model.loc[c, 'mean']:.1f} ± {of_model.loc[c, 'std']:.1f}"
+                      for c in CONVENTIONS]
+            cells.append(of_model["published"].iloc[0] or "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def configuration_table(config: dict) -> str:
+    """Table 3 (training configuration) rendered from the configuration in use, with the
+    paper's value beside where it differs."""
+    training, body, main = config["training"], config["backbones"]["random"], \
+        config["experiments"]["main"]
+    targets = config["evaluation"]["targets"]
+    rows = [
+        ("# Layers", body["n_layer"], 12), ("Emb. Dim.", body["n_embd"], 768),
+        ("# Attention Heads", body["n_head"], 1), ("Batch size", training["batch_size"], 64),
+        ("Context", main["context_length"], 20),
+        ("Return-to-go conditioning",
+         ", ".join(f"{'/'.join(map(str, targets[env]))} {ENV_LABELS[env]}" for env in targets),
+         "6000 HalfCheetah 3600 Hopper 5000 Walker"),
+        ("Dropout", training["dropout"]["residual"], 0.2),
+        ("Learning rate", training["learning_rate"], 1e-4),
+        ("LR Warmup", f"{training['warmup_steps']} steps", "5000 steps"),
+        ("Epoch", main["epochs"], 40), ("# Steps per Epoch", training["steps_per_epoch"], 2500),
+        ("Optimizer", "AdamW", "Adam"), ("Weight Decay", training["weight_decay"], 1e-4),
+    ]
+    lines = ["# Table 3: Training configuration", "",
+             "From the configuration this run used; *paper*: Table 3 of the paper. The "
+             "optimiser is AdamW with weight decay, as the released code used.", "",
+             "| | this run | paper |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {paper} |" for name, value, paper in rows]
+    return "\n".join(lines) + "\n"
