@@ -6,9 +6,9 @@ import pandas as pd
 from matplotlib.figure import SubFigure
 from matplotlib.patches import Patch
 
-from modality_rl.figures.catalogue import Panel
+from modality_rl.figures.catalogue import Panel, drawn_epoch
 from modality_rl.figures.gradients import BOX_LINE, boxes
-from modality_rl.figures.parameters import drawn_epoch, in_paper_order
+from modality_rl.figures.parameters import in_paper_order
 from modality_rl.figures.registry import Needs, drawer
 from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
 

@@ -62,3 +62,13 @@ def panel_epoch(paper_epoch: int, available: list[int]) -> int:
     if paper_epoch >= PAPER_FINAL_EPOCH:
         return max(available)
     return max(e for e in available if e <= paper_epoch)
+
+
+def drawn_epoch(panel: Panel, available) -> int:
+    """The available epoch that stands for the panel's paper epoch (40 of "0->40")."""
+    return panel_epoch(int(panel.epochs.split("->")[-1]), sorted(set(available)))
+
+
+def rows_at_drawn_epoch(panel: Panel, table):
+    """The rows of a table (with an `epoch` column) at the panel's drawn epoch."""
+    return table[table["epoch"] == drawn_epoch(panel, table["epoch"])]

@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import SubFigure
 
-from modality_rl.figures.catalogue import Panel, panel_epoch
+from modality_rl.figures.catalogue import Panel, rows_at_drawn_epoch
 from modality_rl.figures.registry import Needs, drawer
 from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
 
@@ -24,11 +24,6 @@ ROCKET = LinearSegmentedColormap.from_list("rocket", [
     (0.591, 0.108, 0.358), (0.797, 0.105, 0.311), (0.927, 0.298, 0.243),
     (0.959, 0.533, 0.375), (0.966, 0.738, 0.601), (0.981, 0.921, 0.865)])
 HEATMAP_TICKS = 18  # at most this many layer labels along the longer axis
-
-
-def rows_at_epoch(table: pd.DataFrame, paper_epoch: str | int) -> pd.DataFrame:
-    """The rows of the epoch drawn for the paper's `paper_epoch` (`panel_epoch`)."""
-    return table[table["epoch"] == panel_epoch(int(paper_epoch), sorted(table["epoch"].unique()))]
 
 
 @drawer("cka_layerwise_pre_post", Needs("cka_pre_post"))
@@ -84,7 +79,7 @@ def label_layers(ax: Axes, matrix: pd.DataFrame) -> None:
 def draw_cka_between_models(fig: SubFigure, panel: Panel, tables: dict) -> None:
     """Heat map of CKA between every layer of two fine-tuned models (final epoch)."""
     model_a, model_b = panel.model_list
-    rows = rows_at_epoch(tables["cka_between_models"], panel.epochs)
+    rows = rows_at_drawn_epoch(panel, tables["cka_between_models"])
     rows = rows[(rows["model_a"] == model_a) & (rows["model_b"] == model_b)
                 & (rows["token"] == panel.token)]
     draw_heatmap(fig, rows, model_a, model_b)
@@ -95,6 +90,6 @@ def draw_cka_within_model(fig: SubFigure, panel: Panel, tables: dict) -> None:
     """Heat map of CKA between every pair of layers of one model, untrained (epoch 0) or
     fine-tuned (final epoch)."""
     (model,) = panel.model_list
-    rows = rows_at_epoch(tables["cka_within_model"], panel.epochs)
+    rows = rows_at_drawn_epoch(panel, tables["cka_within_model"])
     rows = rows[(rows["model"] == model) & (rows["token"] == panel.token)]
     draw_heatmap(fig, rows, model, model)

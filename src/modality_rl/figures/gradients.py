@@ -11,8 +11,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import SubFigure
 
-from modality_rl.figures.catalogue import Panel
-from modality_rl.figures.parameters import (PAPER_ORDER, PARAMETER_AXIS, drawn_epoch,
+from modality_rl.figures.catalogue import Panel, rows_at_drawn_epoch
+from modality_rl.figures.parameters import (PAPER_ORDER, PARAMETER_AXIS,
                                             in_paper_order, parameter_bars)
 from modality_rl.figures.registry import Needs, drawer
 from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
@@ -21,11 +21,6 @@ CLIPPED_NORM_AXIS = "Clipped Gradient Norm"
 CLIP_NORM = 0.25  # training's clipping threshold: the paper's norm axes end there
 BOX_LINE = "0.25"  # seaborn's dark grey for box edges, whiskers, medians and fliers
 SHARE_COLOURS = [MODEL_COLOURS[m] for m in PAPER_ORDER]  # Fig. 7's three groups, in order
-
-
-def at_drawn_epoch(panel: Panel, table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the epoch that stands for the panel's gradient epoch."""
-    return table[table["epoch"] == drawn_epoch(panel, table["epoch"])]
 
 
 def boxes(ax: Axes, samples: list[np.ndarray], positions: list[float], colour, width: float
@@ -51,7 +46,7 @@ def draw_grad_confusion(fig: SubFigure, panel: Panel, tables: dict[str, pd.DataF
     """Gradient confusion: one bar per model of the minimum pairwise cosine similarity of
     the clipped per-sample gradients."""
     ax = fig.subplots()
-    rows = at_drawn_epoch(panel, tables["gradient_confusion"]).set_index("model")
+    rows = rows_at_drawn_epoch(panel, tables["gradient_confusion"]).set_index("model")
     models = in_paper_order(panel.model_list)
     ax.bar(range(len(models)), rows.loc[models, "min_cosine"], width=0.8,
            color=[MODEL_COLOURS[m] for m in models])
@@ -64,7 +59,7 @@ def draw_grad_norm(fig: SubFigure, panel: Panel, tables: dict[str, pd.DataFrame]
     """Box plot per model of the norms of the clipped per-sample gradients; the axis ends
     at the clipping threshold as in the paper."""
     ax = fig.subplots()
-    rows = at_drawn_epoch(panel, tables["gradient_norms"])
+    rows = rows_at_drawn_epoch(panel, tables["gradient_norms"])
     models = in_paper_order(panel.model_list)
     for position, model in enumerate(models):
         boxes(ax, [rows.loc[rows["model"] == model, "norm"].to_numpy()], [position],
@@ -79,7 +74,7 @@ def draw_grad_norm_ratio(fig: SubFigure, panel: Panel, tables: dict[str, pd.Data
     """One horizontal bar of iGPT's gradient norm, stacked by the shares of
     0.ln_1.weight, 0.ln_1.bias and the others, with the legend inside below it."""
     ax = fig.subplots()
-    table = at_drawn_epoch(panel, tables["gradient_norm_share"])
+    table = rows_at_drawn_epoch(panel, tables["gradient_norm_share"])
     rows = table[table["model"] == panel.model_list[0]]
     left = 0.0
     for colour, group, share in zip(SHARE_COLOURS, rows["group"], rows["share"]):
@@ -96,7 +91,7 @@ def draw_grad_norm_per_param(fig: SubFigure, panel: Panel, tables: dict[str, pd.
                              ) -> None:
     """Norm of iGPT's clipped whole-batch gradient per parameter set, as bars."""
     ax = fig.subplots()
-    table = at_drawn_epoch(panel, tables["gradient_norm_per_parameter"])
+    table = rows_at_drawn_epoch(panel, tables["gradient_norm_per_parameter"])
     model = panel.model_list[0]
     parameter_bars(ax, table[table["model"] == model], "norm", model)
     ax.set_ylim(0, CLIP_NORM)

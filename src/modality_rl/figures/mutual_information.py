@@ -10,8 +10,8 @@ import re
 from matplotlib.figure import SubFigure
 from matplotlib.ticker import MaxNLocator
 
-from modality_rl.figures.catalogue import Panel
-from modality_rl.figures.cka import line_legend, rows_at_epoch
+from modality_rl.figures.catalogue import Panel, rows_at_drawn_epoch
+from modality_rl.figures.cka import line_legend
 from modality_rl.figures.registry import Needs, drawer
 from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS, TOKEN_MARKERS
 
@@ -36,7 +36,7 @@ def draw_hidden(fig: SubFigure, panel: Panel, tables: dict, quantity: str) -> No
     """MINE estimate for each token x_p of the context at the panel's depth: one line per
     model over the positions, a marker per token type; diverged (NaN) estimates dropped."""
     ax = fig.subplots()
-    rows = rows_at_epoch(tables["mutual_information_hidden"], panel.epochs)
+    rows = rows_at_drawn_epoch(panel, tables["mutual_information_hidden"])
     rows = rows[(rows["depth"] == panel_depth(panel)) & (rows["quantity"] == quantity)]
     for model in panel.model_list:
         estimates = rows[rows["model"] == model].dropna(subset=["mi"]).sort_values("position")
@@ -67,7 +67,7 @@ def draw_no_context(fig: SubFigure, panel: Panel, tables: dict, quantity: str) -
     """MINE estimate per normalised block without context: mean over steps t of the
     estimate (iGPT's block pairs averaged first), with a ±std band over the steps."""
     ax = fig.subplots()
-    rows = rows_at_epoch(tables["mutual_information_no_context"], panel.epochs)
+    rows = rows_at_drawn_epoch(panel, tables["mutual_information_no_context"])
     rows = rows[rows["quantity"] == quantity]
     for model in panel.model_list:
         per_step = rows[rows["model"] == model].groupby(["normalised_block", "step"])["mi"].mean()

@@ -1,7 +1,7 @@
 """Parameter change between pre- and post-fine-tuning (Fig. 3, 4, 47-56).
 
 Also the helpers the other per-model and per-parameter panels share: the paper's model
-order, the epoch a panel draws, and bars over parameter indices.
+order and bars over parameter indices.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import SubFigure
 from matplotlib.ticker import MultipleLocator
 
-from modality_rl.figures.catalogue import Panel, panel_epoch
+from modality_rl.figures.catalogue import Panel, drawn_epoch
 from modality_rl.figures.registry import Needs, drawer
 from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
 
@@ -22,11 +22,6 @@ PARAMETER_AXIS = "Parameter of Each Layer"
 def in_paper_order(models: list[str]) -> list[str]:
     """A panel's models in the order the paper draws them: GPT2, iGPT, Random Init."""
     return sorted(models, key=PAPER_ORDER.index)
-
-
-def drawn_epoch(panel: Panel, available: pd.Series) -> int:
-    """The available epoch that stands for the panel's paper epoch (40 of "0->40")."""
-    return panel_epoch(int(panel.epochs.split("->")[-1]), sorted(set(available)))
 
 
 def parameter_bars(ax: Axes, rows: pd.DataFrame, column: str, model: str) -> None:
