@@ -34,3 +34,35 @@ rule all:
         table_targets(),
         figure_targets(),
     default_target: True
+
+
+# One target rule per stage of dvc.yaml: `snakemake <stage>_stage` builds exactly the
+# outputs that stage declares, so DVC and Snakemake share one DAG.
+rule data_stage:
+    input:
+        data_targets(),
+
+
+rule pretrain_stage:
+    input:
+        pretrain_targets(),
+
+
+rule train_stage:
+    input:
+        train_targets(),
+
+
+rule probe_stage:
+    input:
+        probe_targets(),
+
+
+rule metrics_stage:
+    input:
+        table_targets(),
+
+
+rule figures_stage:
+    input:
+        figure_targets(),

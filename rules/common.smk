@@ -14,8 +14,9 @@ shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$
 sys.path.insert(0, str(SRC_DIR))
 from modality_rl.runs import RUNS_DIR, Run, enumerate_runs, pretrained_weights, run_settings
 from modality_rl.analyses import (DATA_TABLES, LEARNING_CURVES, PROBES_DIR, TABLES, TABLES_DIR,
-                                  all_tables, analysed_runs, analysis_epochs, partitions,
-                                  probe_dump_path, probes_gradients, table_partition)
+                                  all_tables, analysed_runs, analysis_epochs, gradient_epoch,
+                                  partitions, probe_dir, probe_dump_path, probed_epochs,
+                                  table_partition)
 
 CONDA_ENV = "../envs/modality_rl.yaml"
 RUNS = enumerate_runs(config)
@@ -87,15 +88,26 @@ def run_of(wildcards):
                int(wildcards.seed))
 
 
+def config_json(value):
+    """Config-derived params as canonical JSON: Snakemake reruns a job whose params text
+    changed, and reordering keys in a YAML file must not retrain anything."""
+    return json.dumps(value, sort_keys=True)
+
+
 def run_settings_json(wildcards):
     locations = {w: pretrained_location(w) for w in PRETRAINING_MODALITY}
-    return json.dumps(run_settings(config, run_of(wildcards), locations))
+    return config_json(run_settings(config, run_of(wildcards), locations))
 
 
 def pretrained_inputs(wildcards):
     """The pipeline's own pre-trained models a run needs (none for hub or local weights)."""
     return [pretrained_dir(PRETRAINING_MODALITY[w]) for w in pretrained_weights(wildcards.model)
             if config["backbones"][w]["source"] == "pretrain"]
+
+
+def pretrain_targets():
+    """The pipeline's own pre-trained models some run needs."""
+    return sorted({p for run in RUNS for p in pretrained_inputs(run)})
 
 
 def train_targets():
@@ -108,16 +120,18 @@ def run_json(wildcards):
 
 
 # -- probes and tables -----------------------------------------------------------------
-PROBE_ANALYSES = ("cka", "mutual_information", "gradients", "attention_distance")
+def probed_epoch_options(wildcards):
+    return " ".join(map(str, probed_epochs(config, run_of(wildcards))))
 
 
 def gradient_options(wildcards):
-    """--gradients for the dump that carries the gradient probe, else nothing."""
-    if not probes_gradients(config, run_of(wildcards), int(wildcards.epoch)):
+    """--gradient-epoch and --gradients for the run whose dumps carry the gradient probe."""
+    epoch = gradient_epoch(config, run_of(wildcards))
+    if epoch is None:
         return ""
     settings = {key: value for key, value in config["analysis"]["gradients"].items()
                 if key not in ("experiment", "epoch")}
-    return f"--gradients {json.dumps(settings)!r}"
+    return f"--gradient-epoch {epoch} --gradients {config_json(settings)!r}"
 
 
 def analysis_sources(wildcards, analysis, kind="dump"):
@@ -131,13 +145,13 @@ def analysis_sources(wildcards, analysis, kind="dump"):
 
 
 def analysis_inputs(analysis, kind="dump"):
-    """Input function: the dumps, or (checkpoints) the runs' checkpoint directories."""
+    """Input function: the runs' probe directories, or (checkpoints) checkpoint directories."""
     def inputs(wildcards):
+        runs = analysed_runs(config, analysis, wildcards.env, wildcards.dataset,
+                             int(wildcards.seed))
         if kind == "dump":
-            return [p for by_epoch in analysis_sources(wildcards, analysis).values()
-                    for p in by_epoch.values()]
-        return [f"{run.directory}/checkpoints" for run in analysed_runs(
-            config, analysis, wildcards.env, wildcards.dataset, int(wildcards.seed))]
+            return [probe_dir(run) for run in runs]
+        return [f"{run.directory}/checkpoints" for run in runs]
     return inputs
 
 
@@ -175,20 +189,13 @@ def table_outputs(analysis):
 
 def mine_json():
     settings = config["analysis"]["mutual_information"]
-    return json.dumps({key: value for key, value in settings.items()
+    return config_json({key: value for key, value in settings.items()
                        if key not in ("experiment", "epoch")})
 
 
 def probe_targets():
-    """Every probe dump some analysis reads."""
-    dumps = {}
-    for analysis in PROBE_ANALYSES:
-        for env in config["envs"]:
-            for run in RUNS:
-                if run.env == env and run.experiment == config["analysis"][analysis]["experiment"]:
-                    for epoch in analysis_epochs(config, analysis, env):
-                        dumps[probe_dump_path(run, epoch)] = None
-    return list(dumps)
+    """The probe directory of every run some analysis reads."""
+    return [probe_dir(run) for run in RUNS if probed_epochs(config, run)]
 
 
 def table_targets():

@@ -13,18 +13,29 @@ wildcard_constraints:
     number="|".join(str(n) for n in PAPER_TABLES),
 
 
+PAPER_TABLES_DIR = "results/paper_tables"
+# What dvc.yaml shows: `metrics` (the paper tables' numbers) and `plots` (learning curves).
+METRICS_DIR = "results/metrics"
+PLOTS_DIR = "results/plots"
+
+
 def figure_targets():
     figures = [f"results/figures/fig{n:02d}.{ext}" for n in FIGURES for ext in ("pdf", "png")]
-    tables = [f"results/tables/paper/table{n}.{ext}" for n in PAPER_TABLES for ext in ("csv", "md")]
-    return figures + tables + ["results/tables/paper/table3.md"]
+    tables = [f"{PAPER_TABLES_DIR}/table{n}.{ext}" for n in PAPER_TABLES for ext in ("csv", "md")]
+    metrics = [f"{METRICS_DIR}/table{n}.json" for n in PAPER_TABLES]
+    plots = [f"{PLOTS_DIR}/learning_curves_{env}.csv" for env in config["envs"]]
+    return figures + tables + [f"{PAPER_TABLES_DIR}/table3.md"] + metrics + plots
+
+
+def learning_curve_inputs(experiment, envs, seeds):
+    return [table_partition(LEARNING_CURVES, env, config["dataset"], seed, experiment)
+            for env in envs for seed in seeds]
 
 
 def paper_table_inputs(wildcards):
     """The learning-curve partitions of the table's experiment, envs and seeds."""
     table = PAPER_TABLES[int(wildcards.number)]
-    seeds = table.seeds or config["seeds"]
-    return [table_partition(LEARNING_CURVES, env, config["dataset"], seed, table.experiment)
-            for env in config["envs"] for seed in seeds]
+    return learning_curve_inputs(table.experiment, config["envs"], table.seeds or config["seeds"])
 
 
 rule figure:
@@ -55,12 +66,13 @@ rule paper_table:
     input:
         paper_table_inputs,
     output:
-        csv="results/tables/paper/table{number}.csv",
-        md=report("results/tables/paper/table{number}.md", category="Tables"),
+        csv=f"{PAPER_TABLES_DIR}/table{{number}}.csv",
+        md=report(f"{PAPER_TABLES_DIR}/table{{number}}.md", category="Tables"),
+        json=f"{METRICS_DIR}/table{{number}}.json",
     log:
-        "results/logs/tables/paper/table{number}.log",
+        "results/logs/paper_tables/table{number}.log",
     benchmark:
-        "results/benchmarks/tables/paper/table{number}.tsv"
+        "results/benchmarks/paper_tables/table{number}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -68,19 +80,19 @@ rule paper_table:
         CONDA_ENV
     shell:
         "python {SCRIPTS}/paper_table.py --table {wildcards.number} --curves {input}"
-        " --csv {output.csv} --md {output.md} > {log} 2>&1"
+        " --csv {output.csv} --md {output.md} --json {output.json} > {log} 2>&1"
 
 
 rule configuration_table:
     output:
-        report("results/tables/paper/table3.md", category="Tables"),
+        report(f"{PAPER_TABLES_DIR}/table3.md", category="Tables"),
     params:
-        config=lambda wildcards: json.dumps({key: config[key] for key in (
+        config=lambda wildcards: config_json({key: config[key] for key in (
             "training", "backbones", "experiments", "evaluation")}),
     log:
-        "results/logs/tables/paper/table3.log",
+        "results/logs/paper_tables/table3.log",
     benchmark:
-        "results/benchmarks/tables/paper/table3.tsv"
+        "results/benchmarks/paper_tables/table3.tsv"
     threads: 1
     resources:
         mem_mb=500,
@@ -89,3 +101,21 @@ rule configuration_table:
     shell:
         "python {SCRIPTS}/configuration_table.py --config {params.config:q} --md {output}"
         " > {log} 2>&1"
+
+
+rule learning_curve_plot:
+    input:
+        lambda wildcards: learning_curve_inputs("main", [wildcards.env], config["seeds"]),
+    output:
+        f"{PLOTS_DIR}/learning_curves_{{env}}.csv",
+    log:
+        "results/logs/plots/learning_curves_{env}.log",
+    benchmark:
+        "results/benchmarks/plots/learning_curves_{env}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        CONDA_ENV
+    shell:
+        "python {SCRIPTS}/learning_curve_plot.py --curves {input} --out {output} > {log} 2>&1"

@@ -1,6 +1,7 @@
-# Probe stage: one HDF5 dump per (run, epoch) an analysis reads. See modality_rl.probes.
+# Probe stage: one job per run an analysis reads, writing one HDF5 dump per analysed
+# epoch into the run's probe directory. See modality_rl.probes and modality_rl.analyses.
 
-PROBE_DUMP = PROBES_DIR + "/{experiment}/{model}/{env}-{dataset}/seed{seed}/epoch{epoch}.hdf5"
+PROBE_DIR = PROBES_DIR + "/{experiment}/{model}/{env}-{dataset}/seed{seed}"
 
 
 rule probe_run:
@@ -9,15 +10,16 @@ rule probe_run:
         probe_batch=lambda wildcards: probe_batch_path(wildcards.env),
         pretrained=pretrained_inputs,
     output:
-        PROBE_DUMP,
+        directory(PROBE_DIR),
     params:
         settings=run_settings_json,
         run=run_json,
+        epochs=probed_epoch_options,
         gradients=gradient_options,
     log:
-        "results/logs/probe/{experiment}/{model}/{env}-{dataset}/seed{seed}/epoch{epoch}.log",
+        "results/logs/probe/{experiment}/{model}/{env}-{dataset}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/probe/{experiment}/{model}/{env}-{dataset}/seed{seed}/epoch{epoch}.tsv"
+        "results/benchmarks/probe/{experiment}/{model}/{env}-{dataset}/seed{seed}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -26,6 +28,6 @@ rule probe_run:
         CONDA_ENV
     shell:
         "python {SCRIPTS}/probe_run.py --settings {params.settings:q} --run {params.run:q}"
-        " --epoch {wildcards.epoch} --checkpoint {input.checkpoints}/epoch{wildcards.epoch}.pt"
+        " --epochs {params.epochs} --checkpoints {input.checkpoints}"
         " --probe-batch {input.probe_batch} {params.gradients} --out {output}"
         " --threads {threads} > {log} 2>&1"

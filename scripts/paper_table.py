@@ -1,12 +1,14 @@
-"""Table 1, 2 or 4 of the paper from learning-curve partitions, as CSV and Markdown."""
+"""Table 1, 2 or 4 of the paper from learning-curve partitions: CSV, Markdown and JSON."""
 
 import argparse
+import json
 import logging
 
 import pandas as pd
 
 from modality_rl.cli import setup_logging
 from modality_rl.figures.paper_tables import PAPER_TABLES, markdown, paper_table
+from modality_rl.figures.summaries import table_metrics
 from modality_rl.io import atomic_path
 from modality_rl.tables import write_table
 
@@ -17,6 +19,7 @@ def main() -> None:
     parser.add_argument("--curves", nargs="+", required=True, help="learning_curves partitions")
     parser.add_argument("--csv", required=True)
     parser.add_argument("--md", required=True)
+    parser.add_argument("--json", required=True, help="the numbers alone, for dvc metrics")
     args = parser.parse_args()
     setup_logging()
     table = PAPER_TABLES[args.table]
@@ -24,8 +27,10 @@ def main() -> None:
     write_table(long, args.csv)
     with atomic_path(args.md) as tmp:
         tmp.write_text(markdown(table, long))
-    logging.info("Table %d from %d partitions: %d rows to %s and %s", args.table,
-                 len(args.curves), len(long), args.csv, args.md)
+    with atomic_path(args.json) as tmp:
+        tmp.write_text(json.dumps(table_metrics(long), indent=2) + "\n")
+    logging.info("Table %d from %d partitions: %d rows to %s, %s and %s", args.table,
+                 len(args.curves), len(long), args.csv, args.md, args.json)
 
 
 if __name__ == "__main__":

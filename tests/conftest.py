@@ -15,7 +15,9 @@ from modality_rl.envs import env_spec
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
-                  "resources", "profiles", "envs", "src")
+                  "resources", "profiles", "envs", "src", "dvc.yaml", "params.yaml", ".dvc",
+                  ".dvcignore", ".gitignore")
+QUICK = ("--cores", "2", "--configfile", "presets/quick.yaml")
 
 
 def d4rl_arrays(env: str, episode_lengths: list[int], *, seed: int = 0,
@@ -90,7 +92,9 @@ def copy_workflow(root: Path) -> Path:
     for name in WORKFLOW_FILES:
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            # .dvc/tmp and .dvc/cache are the checkout's own (git ignores them too).
+            shutil.copytree(source, root / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
         else:
             shutil.copy2(source, root / name)
     return root
@@ -105,3 +109,37 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.C
     """Snakemake on the copied workflow in `workdir`, output captured as text."""
     return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_command(workdir: Path, *command: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """A command in `workdir` that must succeed; its output (stdout + stderr) as text."""
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-3000:])
+    return result
+
+
+def init_git_and_dvc_project(root: Path, configfile: str) -> Path:
+    """A fresh clone's state: the workflow committed to git (the repo ships .dvc/), with
+    params.yaml selecting the config file `dvc repro` runs."""
+    params = (root / "params.yaml").read_text()
+    (root / "params.yaml").write_text(params.replace("configfile: config.yaml",
+                                                     f"configfile: {configfile}"))
+    run_command(root, "git", "init", "-q")
+    run_command(root, "git", "add", "-A")
+    run_command(root, "git", "-c", "user.name=ci", "-c", "user.email=ci@localhost",
+                "commit", "-qm", "workflow")
+    return root
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory) -> Path:
+    """The whole quick preset built once per session by `dvc repro` (which runs Snakemake
+    stage by stage) in a fresh git + DVC project; end-to-end, DVC and Slurm tests read it."""
+    root = init_git_and_dvc_project(copy_workflow(tmp_path_factory.mktemp("quick")),
+                                    "presets/quick.yaml")
+    result = subprocess.run(["dvc", "repro"], cwd=root, capture_output=True, text=True,
+                            timeout=2400)
+    (root / "dvc_repro.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return root

@@ -1,7 +1,9 @@
-"""End to end: the whole quick preset through Snakemake on CPU, in real MuJoCo.
+"""End to end: the whole quick preset on CPU, in real MuJoCo (`quick_run`, conftest.py:
+`dvc repro`, whose stages run Snakemake; tests/test_dvc.py checks DVC's side).
 
 Data (SAC behaviour policies, datasets, probe batches), the tiny pre-trained backbones,
-every training run of the four experiments, their probe dumps and every metric table.
+every training run of the four experiments, their probe dumps, every metric table and
+figure, and the report.
 """
 
 import csv
@@ -14,7 +16,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from conftest import REPO, copy_workflow, run_snakemake
+from conftest import QUICK, REPO, run_snakemake
 from modality_rl.analyses import all_tables, probe_dump_path
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
@@ -23,15 +25,6 @@ from modality_rl.runs import enumerate_runs, run_settings
 
 pytestmark = pytest.mark.slow
 ENVS = ("hopper", "halfcheetah", "walker2d")
-QUICK = ("--cores", "2", "--configfile", "presets/quick.yaml")
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    root = copy_workflow(tmp_path_factory.mktemp("quick"))
-    result = run_snakemake(root, *QUICK, timeout=1800)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return root
 
 
 def test_every_dataset_is_verified_d4rl(quick_run):

@@ -23,6 +23,8 @@ TABLES = {
                   "gradient_norm_share"),
     "attention_distance": ("attention_distance", "attention_distance_gap"),
 }
+# Analyses that read probe dumps (parameter_change reads checkpoints).
+PROBE_ANALYSES = ("cka", "mutual_information", "gradients", "attention_distance")
 ANALYSIS_OF = {table: analysis for analysis, tables in TABLES.items() for table in tables}
 # Tables partitioned by env only (they read data, not models) or by experiment too.
 DATA_TABLES = ("mutual_information_data",)
@@ -59,16 +61,29 @@ def analysed_runs(config: dict, analysis: str, env: str, dataset: str, seed: int
             and (run.env, run.dataset, run.seed) == (env, dataset, seed)]
 
 
+def probe_dir(run: Run) -> str:
+    """One probe job per run writes all its dumps here: start-up (importing torch and
+    transformers, ~7 s) dwarfs probing a small model, so per-epoch jobs would mostly wait."""
+    return f"{PROBES_DIR}/{run.experiment}/{run.model}/{run.env}-{run.dataset}/seed{run.seed}"
+
+
 def probe_dump_path(run: Run, epoch: int) -> str:
-    return (f"{PROBES_DIR}/{run.experiment}/{run.model}/{run.env}-{run.dataset}/"
-            f"seed{run.seed}/epoch{epoch}.hdf5")
+    return f"{probe_dir(run)}/epoch{epoch}.hdf5"
 
 
-def probes_gradients(config: dict, run: Run, epoch: int) -> bool:
-    """Whether the (run, epoch) dump carries the per-sample gradient probe."""
+def probed_epochs(config: dict, run: Run) -> list[int]:
+    """The epochs of `run` some analysis reads a probe dump of (empty: the run is not probed)."""
+    return sorted({epoch for analysis in PROBE_ANALYSES
+                   if config["analysis"][analysis]["experiment"] == run.experiment
+                   for epoch in analysis_epochs(config, analysis, run.env)})
+
+
+def gradient_epoch(config: dict, run: Run) -> int | None:
+    """The epoch whose dump carries the per-sample gradient probe (None: no dump does)."""
     settings = config["analysis"]["gradients"]
-    return (run.experiment == settings["experiment"]
-            and epoch == resolve_epoch(config, run.experiment, run.env, settings["epoch"]))
+    if run.experiment != settings["experiment"]:
+        return None
+    return resolve_epoch(config, run.experiment, run.env, settings["epoch"])
 
 
 def table_partition(table: str, env: str, dataset: str, seed: int | None = None,

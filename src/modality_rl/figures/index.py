@@ -47,7 +47,8 @@ def figure_index() -> str:
 TABLES_HEADER = """
 ## Tables 1, 2 and 4
 
-`results/tables/paper/tableN.csv` and `.md`, made by rule `paper_table`
+`results/paper_tables/tableN.csv` and `.md` (and the numbers alone in
+`results/metrics/tableN.json`, for `dvc metrics show`), made by rule `paper_table`
 (`rules/figures.smk`), which runs `scripts/paper_table.py`, which calls
 `modality_rl.figures.paper_tables.paper_table` (best-epoch normalised scores, both
 conventions, the paper's published numbers beside) and `markdown`. Table 3 is the

@@ -1,0 +1,247 @@
+"""DVC's side of the pipeline (dvc.yaml): stages that run Snakemake, incremental reruns,
+a remote, and the D4RL downloads it versions.
+
+The slow tests share `quick_run` (conftest.py): the quick preset built by `dvc repro` in a
+fresh git + DVC project. Each leaves that project as it found it.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import json
+import re
+import shutil
+from modulefinder import ModuleFinder
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import (QUICK, REPO, copy_workflow, init_git_and_dvc_project, run_command,
+                      run_snakemake)
+
+STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures")
+# Everything the stages write: all DVC outs, none overlapping.
+RESULTS = ("data", "pretrained", "runs", "probes", "tables", "figures", "paper_tables", "plots",
+           "metrics")
+
+
+def dvc_stages() -> dict:
+    return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def covered(path: Path, deps: list[str]) -> bool:
+    relative = path.relative_to(REPO).as_posix()
+    return any(relative == dep or relative.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_deps_cover_every_module_its_scripts_import(stage):
+    """A stage reruns when code it runs changes: its scripts (named in its rule file) and
+    every modality_rl module they import, transitively, are deps."""
+    deps = dvc_stages()[stage]["deps"]
+    rules = (REPO / "rules" / f"{stage}.smk").read_text()
+    scripts = sorted(set(re.findall(r"\{SCRIPTS\}/(\w+\.py)", rules)))
+    assert scripts, stage
+    # Only our package is on the path: third-party imports stay unresolved (and unscanned).
+    finder = ModuleFinder(path=[str(REPO / "src")])
+    for script in scripts:
+        assert f"scripts/{script}" in deps, (stage, script)
+        finder.run_script(str(REPO / "scripts" / script))
+    modules = [m for name, m in finder.modules.items() if name.split(".")[0] == "modality_rl"]
+    assert modules, stage
+    missing = [m.__file__ for m in modules if not covered(Path(m.__file__), deps)]
+    assert not missing, (stage, missing)
+    assert {"Snakefile", "rules/common.smk", f"rules/{stage}.smk"} <= set(deps)
+
+
+def test_stage_outs_are_the_results_folders_without_overlap():
+    outs = [next(iter(out)) for stage in dvc_stages().values()
+            for out in stage.get("outs", []) + stage.get("metrics", [])]
+    assert len(outs) == len(set(outs))
+    for a in outs:
+        assert not any(b != a and b.startswith(a + "/") for b in outs), a
+    assert {out.split("/")[1] for out in outs} == set(RESULTS)
+    assert all(next(iter(out.values()))["persist"] for stage in dvc_stages().values()
+               for out in stage.get("outs", []) + stage.get("metrics", []))
+
+
+def test_stage_params_name_config_keys_the_files_have():
+    for path in ("config.yaml", "presets/quick.yaml"):
+        config = yaml.safe_load((REPO / path).read_text())
+        for name, stage in dvc_stages().items():
+            for entry in stage["params"]:
+                for key in entry.get(path, []):
+                    value = config
+                    for part in key.split("."):
+                        assert part in value, (name, path, key)
+                        value = value[part]
+
+
+# -- on the quick preset -----------------------------------------------------------------
+def dvc(root: Path, *args: str, timeout: int = 1200) -> str:
+    result = run_command(root, "dvc", *args, timeout=timeout)
+    return result.stdout + result.stderr
+
+
+def assert_up_to_date(root: Path) -> None:
+    assert "Data and pipelines are up to date." in dvc(root, "status")
+    result = run_snakemake(root, *QUICK, "-n")
+    assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_dvc_repro_ran_every_stage_and_a_second_repro_does_nothing(quick_run):
+    first = (quick_run / "dvc_repro.log").read_text()
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in first, stage
+    second = dvc(quick_run, "repro")
+    assert "Running stage" not in second
+    for stage in STAGES:
+        assert f"Stage '{stage}' didn't change, skipping" in second, stage
+    assert_up_to_date(quick_run)
+
+
+@pytest.mark.slow
+def test_metrics_are_table_1_and_plots_the_learning_curves(quick_run):
+    (workspace,) = json.loads(dvc(quick_run, "metrics", "show", "--json")).values()
+    table1 = workspace["data"]["results/metrics/table1.json"]["data"]
+    assert set(table1) == {"hopper", "halfcheetah", "walker2d"}
+    assert set(table1["hopper"]) == {"gpt2", "igpt", "random"}
+    assert table1["hopper"]["gpt2"]["paper"]["seeds"] == 2
+    plots = json.loads(dvc(quick_run, "plots", "show", "--json"))["data"]
+    for title in ("Hopper", "HalfCheetah", "Walker2d"):
+        (plot,) = plots[f"{title} learning curves"]
+        points = plot["content"]["data"]["values"]
+        assert {p["field"] for p in points} == {"random", "gpt2", "igpt"}, title
+        assert {p["epoch"] for p in points} == {"0", "1", "2", "3", "4"}, title
+
+
+def state_dict_equal(a: Path, b: Path) -> bool:
+    left, right = (torch.load(p, weights_only=True) for p in (a, b))
+    return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
+
+
+@pytest.mark.slow
+def test_snakemake_alone_makes_the_same_files_as_dvc_repro(quick_run, tmp_path):
+    """Rebuild Fig. 3's slice (three Hopper runs, their parameter-change table, the figure)
+    with plain Snakemake and compare it with what `dvc repro` made."""
+    runs = [f"results/runs/main/{model}/hopper-medium/seed666" for model in ("random", "gpt2",
+                                                                             "igpt")]
+    slice_ = [*runs, "results/tables/parameter_change/hopper-medium_seed666.csv",
+              "results/figures/fig03.png", "results/figures/fig03.pdf"]
+    saved = tmp_path / "by_dvc"
+    for path in slice_:
+        (saved / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(quick_run / path, saved / path)
+    try:
+        result = run_snakemake(quick_run, "results/figures/fig03.pdf", *QUICK, timeout=900)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stderr.count("rule train_run:") == 3
+        for run in runs:
+            assert filecmp.cmp(quick_run / run / "metrics.csv", saved / run / "metrics.csv",
+                               shallow=False), run
+            for checkpoint in (saved / run / "checkpoints").glob("*.pt"):
+                assert state_dict_equal(checkpoint, quick_run / run / "checkpoints" /
+                                        checkpoint.name), checkpoint
+        for path in slice_[3:5]:
+            assert filecmp.cmp(quick_run / path, saved / path, shallow=False), path
+    finally:  # put dvc's files back (with their times), so the project stays up to date
+        for path in slice_:
+            target = quick_run / path
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+            shutil.move(saved / path, target)
+    assert_up_to_date(quick_run)
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A full copy of a DVC project; the read-only cache is shared by hard links."""
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("cache"))
+    shutil.copytree(source / ".dvc" / "cache", target / ".dvc" / "cache",
+                    copy_function=lambda a, b: Path(b).hardlink_to(a))
+    return target
+
+
+@pytest.mark.slow
+def test_a_training_parameter_reruns_train_and_later_stages_only(quick_run, tmp_path):
+    project = copy_project(quick_run, tmp_path / "project")
+    quick = project / "presets" / "quick.yaml"
+    text = quick.read_text()
+    assert text.count("  no_grad_clip:\n    epochs: 2\n") == 1
+    # Three runs get longer. Key order is kept, though it must not matter (config_json).
+    quick.write_text(text.replace("  no_grad_clip:\n    epochs: 2\n",
+                                  "  no_grad_clip:\n    epochs: 3\n"))
+    changed = re.findall(r"^(\w+):", dvc(project, "status"), re.M)
+    # figures too: Table 3 prints the experiments' settings.
+    assert changed == ["train", "figures"], changed
+    output = dvc(project, "repro")
+    for stage in ("data", "pretrain"):
+        assert f"Stage '{stage}' didn't change, skipping" in output, stage
+    for stage in ("train", "probe", "metrics", "figures"):
+        assert f"Running stage '{stage}'" in output, stage
+    trained = re.findall(r"rule train_run:\n.*\n\s+output: results/runs/(\w+)/", output)
+    assert trained == ["no_grad_clip"] * 3, trained
+    for rule in ("synthesize_dataset", "pretrain_backbone", "probe_run"):
+        assert f"rule {rule}:" not in output, rule
+    metrics = (project / "results/runs/no_grad_clip/igpt/hopper-medium/seed666/metrics.csv")
+    assert metrics.read_text().splitlines()[-1].startswith("3,")
+    assert_up_to_date(project)
+    # The same values with the keys in another order: nothing to redo for either tool.
+    quick.write_text(yaml.safe_dump(yaml.safe_load(quick.read_text())))
+    assert_up_to_date(project)
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_push_delete_pull_then_touch_leaves_snakemake_nothing_to_do(quick_run, tmp_path):
+    """README, "Running under DVC": a local-directory remote, then the commands a fresh
+    clone runs. DVC restores contents, not file times; `snakemake --touch` restores the
+    order Snakemake compares, so nothing retrains."""
+    dvc(quick_run, "remote", "add", "--local", "--default", "local", str(tmp_path / "remote"))
+    try:
+        dvc(quick_run, "push")
+        before = {p: md5(quick_run / p) for p in ("results/metrics/table1.json",
+                                                  "results/runs/main/igpt/walker2d-medium/"
+                                                  "seed42/checkpoints/epoch4.pt")}
+        shutil.rmtree(quick_run / ".dvc" / "cache")
+        for folder in RESULTS:
+            shutil.rmtree(quick_run / "results" / folder)
+        dvc(quick_run, "pull")
+        assert {p: md5(quick_run / p) for p in before} == before
+        run_command(quick_run, "snakemake", "--touch", *QUICK, timeout=300)
+        assert_up_to_date(quick_run)
+    finally:
+        dvc(quick_run, "remote", "remove", "--local", "local")
+
+
+@pytest.mark.slow
+def test_downloaded_d4rl_files_are_versioned_by_dvc_and_ignored_by_git(make_d4rl_file,
+                                                                      tmp_path):
+    downloads = tmp_path / "d4rl"
+    downloads.mkdir()
+    for dataset, seed in (("medium", 0), ("random", 1), ("expert", 2)):
+        shutil.move(make_d4rl_file(f"hopper_{dataset}-v2.hdf5", episode_lengths=(400, 300),
+                                   seed=seed), downloads)
+    project = copy_workflow(tmp_path / "project")
+    (project / "d4rl.yaml").write_text(yaml.safe_dump({
+        "envs": ["hopper"],
+        "data": {"source": "d4rl", "d4rl": {"local_dir": str(downloads),
+                                            "checksums": str(tmp_path / "sums.sha256")}}}))
+    init_git_and_dvc_project(project, "d4rl.yaml")
+    dvc(project, "repro", "data")
+    for dataset in ("medium", "random", "expert"):
+        fetched = project / f"results/data/d4rl/hopper_{dataset}-v2.hdf5"
+        digest = md5(fetched)
+        assert (project / ".dvc/cache/files/md5" / digest[:2] / digest[2:]).exists(), dataset
+        run_command(project, "git", "check-ignore", "-q", str(fetched.relative_to(project)))
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    assert [out["path"] for out in lock["stages"]["data"]["outs"]] == ["results/data"]
+    assert "results/data" not in run_command(project, "git", "status", "--porcelain").stdout
