@@ -1,9 +1,11 @@
-"""What the benchmarks share: the model-size flags and a seeded random-body DT."""
+"""What the benchmarks share: the model-size flags, a seeded random-body DT, windows."""
 
 import argparse
 
+import numpy as np
 import torch
 
+from modality_rl.data.windows import WindowBatch
 from modality_rl.envs import env_spec
 from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
 from modality_rl.models.decision_transformer import DecisionTransformer
@@ -23,3 +25,16 @@ def random_decision_transformer(args: argparse.Namespace) -> DecisionTransformer
     spec = env_spec(args.env)
     body = random_body(RandomBodyConfig(args.n_layer, args.n_embd, 1, "relu"), Dropout())
     return DecisionTransformer(body, spec.obs_dim, spec.act_dim)
+
+
+def random_windows(size: int, context_length: int, env: str) -> WindowBatch:
+    """Seeded random windows shaped like the env's (every step real, no padding)."""
+    spec = env_spec(env)
+    rng = np.random.default_rng(0)
+    shape = (size, context_length)
+    return WindowBatch(
+        states=rng.normal(size=(*shape, spec.obs_dim)).astype(np.float32),
+        actions=rng.uniform(-1, 1, size=(*shape, spec.act_dim)).astype(np.float32),
+        rewards=np.zeros((*shape, 1), np.float32),
+        returns_to_go=rng.uniform(0, 3, size=(*shape, 1)).astype(np.float32),
+        timesteps=rng.integers(0, 999, size=shape), mask=np.ones(shape, np.float32))

@@ -12,23 +12,9 @@ import json
 import time
 
 import numpy as np
-from _model import add_model_arguments, random_decision_transformer
+from _model import add_model_arguments, random_decision_transformer, random_windows
 
-from modality_rl.data.windows import WindowBatch
-from modality_rl.envs import env_spec
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
-
-
-def random_windows(size: int, context_length: int, env: str) -> WindowBatch:
-    spec = env_spec(env)
-    rng = np.random.default_rng(0)
-    shape = (size, context_length)
-    return WindowBatch(
-        states=rng.normal(size=(*shape, spec.obs_dim)).astype(np.float32),
-        actions=rng.uniform(-1, 1, size=(*shape, spec.act_dim)).astype(np.float32),
-        rewards=np.zeros((*shape, 1), np.float32),
-        returns_to_go=rng.uniform(0, 3, size=(*shape, 1)).astype(np.float32),
-        timesteps=rng.integers(0, 999, size=shape), mask=np.ones(shape, np.float32))
 
 
 def main() -> None:

@@ -111,6 +111,22 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.C
                           timeout=timeout)
 
 
+def same_checkpoints(a: Path, b: Path) -> bool:
+    """Two checkpoint directories hold the same epochs with equal tensors."""
+    import torch
+
+    names = sorted(path.name for path in a.glob("epoch*.pt"))
+    if not names or names != sorted(path.name for path in b.glob("epoch*.pt")):
+        return False
+    for name in names:
+        left, right = (torch.load(d / name, map_location="cpu", weights_only=True)
+                       for d in (a, b))
+        if left.keys() != right.keys() or not all(torch.equal(left[k], right[k])
+                                                  for k in left):
+            return False
+    return True
+
+
 def run_command(workdir: Path, *command: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """A command in `workdir` that must succeed; its output (stdout + stderr) as text."""
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,

@@ -16,11 +16,10 @@ from modulefinder import ModuleFinder
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from conftest import (QUICK, REPO, copy_workflow, init_git_and_dvc_project, run_command,
-                      run_snakemake)
+                      run_snakemake, same_checkpoints)
 
 STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures")
 # Everything the stages write: all DVC outs, none overlapping.
@@ -119,11 +118,6 @@ def test_metrics_are_table_1_and_plots_the_learning_curves(quick_run):
         assert {p["epoch"] for p in points} == {"0", "1", "2", "3", "4"}, title
 
 
-def state_dict_equal(a: Path, b: Path) -> bool:
-    left, right = (torch.load(p, weights_only=True) for p in (a, b))
-    return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
-
-
 @pytest.mark.slow
 def test_snakemake_alone_makes_the_same_files_as_dvc_repro(quick_run, tmp_path):
     """Rebuild Fig. 3's slice (three Hopper runs, their parameter-change table, the figure)
@@ -143,9 +137,8 @@ def test_snakemake_alone_makes_the_same_files_as_dvc_repro(quick_run, tmp_path):
         for run in runs:
             assert filecmp.cmp(quick_run / run / "metrics.csv", saved / run / "metrics.csv",
                                shallow=False), run
-            for checkpoint in (saved / run / "checkpoints").glob("*.pt"):
-                assert state_dict_equal(checkpoint, quick_run / run / "checkpoints" /
-                                        checkpoint.name), checkpoint
+            assert same_checkpoints(saved / run / "checkpoints",
+                                    quick_run / run / "checkpoints"), run
         for path in slice_[3:5]:
             assert filecmp.cmp(quick_run / path, saved / path, shallow=False), path
     finally:  # put dvc's files back (with their times), so the project stays up to date
