@@ -120,11 +120,11 @@ def test_metrics_are_table_1_and_plots_the_learning_curves(quick_run):
 
 @pytest.mark.slow
 def test_snakemake_alone_makes_the_same_files_as_dvc_repro(quick_run, tmp_path):
-    """Rebuild Fig. 3's slice (three Hopper runs, their parameter-change table, the figure)
-    with plain Snakemake and compare it with what `dvc repro` made."""
-    runs = [f"results/runs/main/{model}/hopper-medium/seed666" for model in ("random", "gpt2",
-                                                                             "igpt")]
-    slice_ = [*runs, "results/tables/parameter_change/hopper-medium_seed666.csv",
+    """Rebuild a slice across stages with plain Snakemake (Hopper's seed-666 main run of the
+    random body, the parameter-change table that reads it, Fig. 3 drawn from that table)
+    and compare it with what `dvc repro` made."""
+    run = "results/runs/main/random/hopper-medium/seed666"
+    slice_ = [run, "results/tables/parameter_change/hopper-medium_seed666.csv",
               "results/figures/fig03.png", "results/figures/fig03.pdf"]
     saved = tmp_path / "by_dvc"
     for path in slice_:
@@ -133,13 +133,11 @@ def test_snakemake_alone_makes_the_same_files_as_dvc_repro(quick_run, tmp_path):
     try:
         result = run_snakemake(quick_run, "results/figures/fig03.pdf", *QUICK, timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
-        assert result.stderr.count("rule train_run:") == 3
-        for run in runs:
-            assert filecmp.cmp(quick_run / run / "metrics.csv", saved / run / "metrics.csv",
-                               shallow=False), run
-            assert same_checkpoints(saved / run / "checkpoints",
-                                    quick_run / run / "checkpoints"), run
-        for path in slice_[3:5]:
+        assert result.stderr.count("rule train_run:") == 1
+        assert filecmp.cmp(quick_run / run / "metrics.csv", saved / run / "metrics.csv",
+                           shallow=False)
+        assert same_checkpoints(saved / run / "checkpoints", quick_run / run / "checkpoints")
+        for path in slice_[1:3]:  # the PDF holds its creation time
             assert filecmp.cmp(quick_run / path, saved / path, shallow=False), path
     finally:  # put dvc's files back (with their times), so the project stays up to date
         for path in slice_:
