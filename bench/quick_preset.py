@@ -15,8 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures")
+STAGES = list(yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"])  # in DAG order
 
 
 def main() -> None:

@@ -19,6 +19,11 @@ from modality_rl.io import write_json
 
 log = logging.getLogger(__name__)
 
+# The return-to-go target whose returns the curves, Tables 1, 2, 4 and the DVC plots
+# report per env (released plot_learning_curve_no_context.py). Here, not with the
+# drawers, so table jobs read it without importing matplotlib.
+CURVE_TARGET = {"hopper": 3600, "halfcheetah": 6000, "walker2d": 5000}
+
 CONVENTIONS = ("paper", "d4rl")
 
 

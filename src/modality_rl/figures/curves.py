@@ -16,9 +16,8 @@ from matplotlib.ticker import MaxNLocator
 from modality_rl.figures.catalogue import Panel
 from modality_rl.figures.registry import Needs, drawer
 from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
+from modality_rl.scores import CURVE_TARGET
 
-# The return-to-go target each env's curves show (released plot_learning_curve_no_context.py).
-CURVE_TARGET = {"hopper": 3600, "halfcheetah": 6000, "walker2d": 5000}
 EMA_SMOOTHING = 0.8  # Appendix I.1.1: block-swap curves
 METRIC_LABELS = {"return_mean": "Mean Return", "action_error": "Action Error"}
 

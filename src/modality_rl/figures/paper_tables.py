@@ -1,7 +1,7 @@
 """Tables 1, 2 and 4 of the paper: best-epoch normalised score, mean ± std over seeds.
 
 A run's best epoch is the trained epoch (1..N) with the highest mean return at the env's
-curve target (the released plotting code's choice, `curves.CURVE_TARGET`); its score is
+curve target (the released plotting code's choice, `scores.CURVE_TARGET`); its score is
 reported in both conventions, labelled: `paper` normalises with the mean returns of the
 -random-v2 and -expert-v2 datasets, `d4rl` with D4RL's reference scores. Beside ours
 stand the paper's published numbers (resources/paper_tables.tsv).
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from modality_rl.figures.curves import CURVE_TARGET
-from modality_rl.scores import CONVENTIONS
+from modality_rl.scores import CONVENTIONS, CURVE_TARGET
 
 PUBLISHED = Path(__file__).resolve().parents[3] / "resources" / "paper_tables.tsv"
 ENV_LABELS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker 2D"}

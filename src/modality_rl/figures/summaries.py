@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from modality_rl.figures.curves import CURVE_TARGET
+from modality_rl.scores import CURVE_TARGET
+
 
 
 def table_metrics(long: pd.DataFrame) -> dict:
