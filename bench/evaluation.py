@@ -26,8 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     model = random_decision_transformer(args)
     spec = env_spec(args.env)
-    cfg = EvalConfig(args.env, (6000.0,), args.episodes, args.context_length,
-                     np.zeros(spec.obs_dim), np.ones(spec.obs_dim), seed=0,
+    cfg = EvalConfig(env=args.env, target_returns=(6000.0,), episodes=args.episodes,
+                     context_length=args.context_length, state_mean=np.zeros(spec.obs_dim),
+                     state_std=np.ones(spec.obs_dim), seed=0,
                      max_episode_steps=args.max_episode_steps)
     timings = {}
     for name, evaluate in (("batched", evaluate_batched), ("sequential", evaluate_sequential)):

@@ -27,19 +27,19 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from _model import random_windows
+from _model import PAPER_DROPOUT, random_windows
 
 from modality_rl.envs import env_spec
 from modality_rl.evaluation import EvalConfig, evaluate_batched
-from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
+from modality_rl.models.backbones import RandomBodyConfig, random_body
 from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.runs import enumerate_runs, experiment_epochs
 from modality_rl.training import masked_action_mse
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
-BODIES = {"random": RandomBodyConfig(12, 768, 1, "relu"),
-          "gpt2": RandomBodyConfig(12, 768, 12, "gelu_new"),
-          "igpt": RandomBodyConfig(24, 512, 8, "quick_gelu")}
+BODIES = {"random": RandomBodyConfig(n_layer=12, n_embd=768, n_head=1, activation="relu"),
+          "gpt2": RandomBodyConfig(n_layer=12, n_embd=768, n_head=12, activation="gelu_new"),
+          "igpt": RandomBodyConfig(n_layer=24, n_embd=512, n_head=8, activation="quick_gelu")}
 
 
 def body_of(model: str) -> str:
@@ -51,7 +51,7 @@ def body_of(model: str) -> str:
 def decision_transformer(body: str, env: str, device: torch.device) -> DecisionTransformer:
     torch.manual_seed(0)
     spec = env_spec(env)
-    return DecisionTransformer(random_body(BODIES[body], Dropout()), spec.obs_dim,
+    return DecisionTransformer(random_body(BODIES[body], PAPER_DROPOUT), spec.obs_dim,
                                spec.act_dim).to(device)
 
 
@@ -84,9 +84,9 @@ def evaluation_step_ms(model, config: dict, env: str, steps: int,
                        device: torch.device) -> float:
     spec = env_spec(env)
     targets = tuple(config["evaluation"]["targets"][env])
-    cfg = EvalConfig(env, targets, config["evaluation"]["episodes"], 20,
-                     np.zeros(spec.obs_dim), np.ones(spec.obs_dim), seed=0,
-                     max_episode_steps=steps)
+    cfg = EvalConfig(env=env, target_returns=targets, episodes=config["evaluation"]["episodes"],
+                     context_length=20, state_mean=np.zeros(spec.obs_dim),
+                     state_std=np.ones(spec.obs_dim), seed=0, max_episode_steps=steps)
     model.eval()
     start = time.perf_counter()
     result = evaluate_batched(model, cfg, device)

@@ -1,23 +1,25 @@
 """Provide one verified D4RL v2 file: copied from a local directory or downloaded."""
 
-import argparse
+from dataclasses import dataclass
 
-from modality_rl.cli import setup_logging
+from modality_rl.cli import parse_job
 from modality_rl.data.d4rl import fetch_d4rl_dataset
 
 
+@dataclass(frozen=True, kw_only=True)
+class FetchJob:
+    env: str
+    dataset: str  # medium, random or expert
+    local_dir: str  # data.d4rl.local_dir: searched before downloading
+    url: str  # data.d4rl.url: a template with {env} and {dataset}
+    checksums: str  # data.d4rl.checksums: the sha256 list the file is checked against
+    out: str
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--local-dir", required=True)
-    parser.add_argument("--url", required=True, help="template with {env} and {dataset}")
-    parser.add_argument("--checksums", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    setup_logging()
-    fetch_d4rl_dataset(args.env, args.dataset, args.out, local_dir=args.local_dir,
-                       url_template=args.url, checksums=args.checksums)
+    job, _ = parse_job(FetchJob, __doc__)
+    fetch_d4rl_dataset(job.env, job.dataset, job.out, local_dir=job.local_dir,
+                       url_template=job.url, checksums=job.checksums)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,11 @@
 """Configuration: the shipped files validate, and a bad value stops Snakemake naming its key."""
 
-from pathlib import Path
-
 import jsonschema
 import pytest
 import yaml
-from snakemake.utils import update_config
 
-from conftest import run_snakemake
+from helpers import REPO, load_config, run_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 
 
@@ -17,16 +13,9 @@ def load(name):
     return yaml.safe_load((REPO / name).read_text())
 
 
-def merged(*overrides):
-    config = load("config.yaml")
-    for override in overrides:
-        update_config(config, override)
-    return config
-
-
 def test_paper_config_and_quick_preset_validate():
-    jsonschema.validate(merged(), SCHEMA)
-    jsonschema.validate(merged(load("presets/quick.yaml")), SCHEMA)
+    jsonschema.validate(load_config(), SCHEMA)
+    jsonschema.validate(load_config("presets/quick.yaml"), SCHEMA)
 
 
 def test_paper_config_holds_the_paper_setup():

@@ -29,7 +29,8 @@ def policy(state_dim, act_dim, seed=0):
 def test_batched_matches_sequential(env, state_dim, act_dim, context_length, steps):
     rng = np.random.default_rng(0)
     cfg = EvalConfig(env, (3600.0, 1800.0), episodes=4, context_length=context_length,
-                     state_mean=rng.normal(size=state_dim), state_std=rng.uniform(0.5, 2, state_dim),
+                     state_mean=rng.normal(size=state_dim),
+                     state_std=rng.uniform(0.5, 2, state_dim),
                      seed=11, max_episode_steps=steps)
     model = policy(state_dim, act_dim)
     batched, sequential = evaluate_batched(model, cfg), evaluate_sequential(model, cfg)

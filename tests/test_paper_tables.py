@@ -4,9 +4,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
-from modality_rl.figures.paper_tables import (PAPER_TABLES, best_epoch_scores,
-                                              configuration_table, markdown, paper_table)
+from helpers import REPO
+from modality_rl.tables.paper import (PAPER_TABLES, best_epoch_scores, configuration_table,
+                                      markdown, paper_table, published_numbers)
+
+PUBLISHED = REPO / "resources" / "paper_tables.tsv"
 
 
 def curves(model: str, seed: int, returns: list[float]) -> pd.DataFrame:
@@ -34,7 +36,7 @@ def test_table_one_averages_seeds_in_both_conventions_beside_the_published_numbe
     table = PAPER_TABLES[1]
     data = pd.concat([curves(model, seed, [0.0, 100.0 * (seed == 42) + 200.0])
                       for model in table.models for seed in (666, 42)])
-    long = paper_table(table, data)
+    long = paper_table(table, data, published_numbers(PUBLISHED, 1))
     gpt2 = long[(long["model"] == "gpt2") & (long["convention"] == "paper")].iloc[0]
     assert gpt2["mean"] == pytest.approx(25.0) and gpt2["std"] == pytest.approx(5.0)
     assert gpt2["seeds"] == 2 and gpt2["published"] == "79.5 ± 1.3"
@@ -46,7 +48,7 @@ def test_table_one_averages_seeds_in_both_conventions_beside_the_published_numbe
 def test_table_two_keeps_seed_666_only():
     data = pd.concat([curves(m, s, [0.0, 10.0 * s]) for m in ("gpt2", "random")
                       for s in (666, 42)])
-    long = paper_table(PAPER_TABLES[2], data)
+    long = paper_table(PAPER_TABLES[2], data, published_numbers(PUBLISHED, 2))
     assert set(long["seeds"]) == {1} and set(long["published"]) == {"83.73", "-0.24"}
 
 

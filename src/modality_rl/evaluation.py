@@ -22,7 +22,7 @@ import torch
 from modality_rl.envs import env_spec, make_env
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalConfig:
     env: str
     target_returns: tuple[float, ...]
@@ -84,7 +84,8 @@ def evaluate_batched(model: torch.nn.Module, cfg: EvalConfig,
     envs = gym.vector.SyncVectorEnv([lambda: make_env(cfg.env, cfg.seed) for _ in range(n)])
     observations, _ = envs.reset(seed=[cfg.seed + i % episodes for i in range(n)])
     histories = _Histories(n, cfg, torch.device(device))
-    returns_to_go = np.repeat(np.asarray(cfg.target_returns, np.float64), episodes) / cfg.returns_scale
+    targets_array = np.asarray(cfg.target_returns, np.float64)
+    returns_to_go = np.repeat(targets_array, episodes) / cfg.returns_scale
     returns, lengths = np.zeros(n), np.zeros(n, np.int64)
     active = np.ones(n, bool)
     model.eval()

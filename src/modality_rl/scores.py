@@ -27,7 +27,7 @@ CURVE_TARGET = {"hopper": 3600, "halfcheetah": 6000, "walker2d": 5000}
 CONVENTIONS = ("paper", "d4rl")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReferenceReturns:
     env: str
     paper_random: float
@@ -45,9 +45,10 @@ class ReferenceReturns:
 def compute_reference_returns(env: str, random_dataset: str | os.PathLike,
                               expert_dataset: str | os.PathLike) -> ReferenceReturns:
     spec = env_spec(env)
-    refs = ReferenceReturns(env, mean_episode_return(random_dataset),
-                            mean_episode_return(expert_dataset),
-                            spec.d4rl_random_score, spec.d4rl_expert_score)
+    refs = ReferenceReturns(env=env, paper_random=mean_episode_return(random_dataset),
+                            paper_expert=mean_episode_return(expert_dataset),
+                            d4rl_random=spec.d4rl_random_score,
+                            d4rl_expert=spec.d4rl_expert_score)
     log.info("%s reference returns: %s", env, refs)
     return refs
 

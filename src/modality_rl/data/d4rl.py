@@ -10,7 +10,6 @@ against it (commit the updated list to share it).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import http.client
 import logging
 import os
@@ -22,11 +21,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from modality_rl.data.schema import DatasetError, verify_d4rl_file
-from modality_rl.io import atomic_path
+from modality_rl.io import CHUNK_BYTES, atomic_path, sha256_file
 
 log = logging.getLogger(__name__)
-
-CHUNK_BYTES = 1 << 20
 
 
 class DatasetUnavailableError(DatasetError):
@@ -35,14 +32,6 @@ class DatasetUnavailableError(DatasetError):
 
 def d4rl_filename(env: str, dataset: str) -> str:
     return f"{env}_{dataset}-v2.hdf5"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_checksums(path: str | os.PathLike) -> dict[str, str]:

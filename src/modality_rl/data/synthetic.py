@@ -39,17 +39,16 @@ log = logging.getLogger(__name__)
 SYNTHETIC_DATASETS = ("medium", "expert", "random")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BehaviourPolicyConfig:
-    env: str
-    seed: int
+    """config key `data.synthetic.behaviour_policy`: the SAC agent's training."""
     total_steps: int
     learning_starts: int
     batch_size: int
     hidden_sizes: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RolloutConfig:
     env: str
     dataset: str  # one of SYNTHETIC_DATASETS
@@ -75,14 +74,15 @@ def _progress_callback(total_steps: int):
     return TqdmCallback()
 
 
-def train_behaviour_policy(cfg: BehaviourPolicyConfig, target: str | os.PathLike) -> None:
+def train_behaviour_policy(cfg: BehaviourPolicyConfig, *, env: str, seed: int,
+                           target: str | os.PathLike) -> None:
     """Train SAC in the real environment and save it (stable-baselines3 zip) at `target`."""
     import torch
     from stable_baselines3 import SAC
 
     # SB3's small networks run fastest single-threaded, and parallel jobs do not contend.
     torch.set_num_threads(1)
-    agent = SAC("MlpPolicy", make_env(cfg.env, cfg.seed), seed=cfg.seed, verbose=0,
+    agent = SAC("MlpPolicy", make_env(env, seed), seed=seed, verbose=0,
                 learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
                 policy_kwargs={"net_arch": list(cfg.hidden_sizes)})
     agent.learn(cfg.total_steps, callback=_progress_callback(cfg.total_steps))

@@ -66,7 +66,8 @@ class WindowSampler:
         return self.windows(*self.sample_starts(batch_size, rng))
 
     def windows(self, indices: np.ndarray, starts: np.ndarray) -> WindowBatch:
-        return WindowBatch.concatenate([self.window(int(i), int(s)) for i, s in zip(indices, starts)])
+        return WindowBatch.concatenate([self.window(int(i), int(s))
+                                        for i, s in zip(indices, starts)])
 
     def window(self, index: int, start: int) -> WindowBatch:
         """The window of trajectory `index` that starts at step `start`, as a batch of one."""

@@ -10,19 +10,18 @@ stand the paper's published numbers (resources/paper_tables.tsv).
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from modality_rl.scores import CONVENTIONS, CURVE_TARGET
 
-PUBLISHED = Path(__file__).resolve().parents[3] / "resources" / "paper_tables.tsv"
 ENV_LABELS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker 2D"}
 MODEL_LABELS = {"gpt2": "GPT2", "igpt": "iGPT", "random": "Random Init"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaperTable:
     number: int
     title: str
@@ -31,12 +30,14 @@ class PaperTable:
     seeds: tuple[int, ...] | None  # None: every configured seed
 
 
-PAPER_TABLES = {
-    1: PaperTable(1, "Normalized mean return", "main", ("gpt2", "igpt", "random"), None),
-    2: PaperTable(2, "Normalized return of K = 1", "no_context", ("gpt2", "random"), (666,)),
-    4: PaperTable(4, "Normalized return of K = 1 (seed = 666 & 42)", "no_context",
-                  ("gpt2", "random"), None),
-}
+PAPER_TABLES = {table.number: table for table in (
+    PaperTable(number=1, title="Normalized mean return", experiment="main",
+               models=("gpt2", "igpt", "random"), seeds=None),
+    PaperTable(number=2, title="Normalized return of K = 1", experiment="no_context",
+               models=("gpt2", "random"), seeds=(666,)),
+    PaperTable(number=4, title="Normalized return of K = 1 (seed = 666 & 42)",
+               experiment="no_context", models=("gpt2", "random"), seeds=None),
+)}
 
 
 def best_epoch_scores(curves: pd.DataFrame) -> pd.DataFrame:
@@ -54,18 +55,19 @@ def best_epoch_scores(curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def published_numbers(number: int) -> dict[tuple[str, str], str]:
-    with open(PUBLISHED, newline="") as f:
+def published_numbers(path: str | os.PathLike, number: int) -> dict[tuple[str, str], str]:
+    """Table `number`'s published cells by (env, model), from resources/paper_tables.tsv."""
+    with open(path, newline="") as f:
         return {(r["env"], r["model"]): r["published"] for r in csv.DictReader(f, delimiter="\t")
                 if int(r["table"]) == number}
 
 
-def paper_table(table: PaperTable, curves: pd.DataFrame) -> pd.DataFrame:
+def paper_table(table: PaperTable, curves: pd.DataFrame,
+                published: dict[tuple[str, str], str]) -> pd.DataFrame:
     """Long table: env, model, convention, mean, std, seeds, and the published number."""
     scores = best_epoch_scores(curves[curves["model"].isin(table.models)])
     if table.seeds is not None:
         scores = scores[scores["seed"].isin(table.seeds)]
-    published = published_numbers(table.number)
     rows = []
     order = {env: i for i, env in enumerate(ENV_LABELS)}  # the paper's row order
     scores = scores.sort_values("env", key=lambda envs: envs.map(order), kind="stable")

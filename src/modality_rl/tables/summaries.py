@@ -11,7 +11,6 @@ import pandas as pd
 from modality_rl.scores import CURVE_TARGET
 
 
-
 def table_metrics(long: pd.DataFrame) -> dict:
     """{env: {model: {convention: {mean, std, seeds}}}} from a `paper_table` frame."""
     metrics: dict = {}
