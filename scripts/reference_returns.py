@@ -9,7 +9,8 @@ from modality_rl.scores import compute_reference_returns, save_reference_returns
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env", required=True)
-    parser.add_argument("--random", required=True, help="the env's random-v2 dataset")
+    parser.add_argument("--random", help="the env's random-v2 dataset; without it the paper's "
+                        "convention is recorded as missing")
     parser.add_argument("--expert", required=True, help="the env's expert-v2 dataset")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
