@@ -64,7 +64,9 @@ rule figure:
 
 rule paper_table:
     input:
-        paper_table_inputs,
+        curves=paper_table_inputs,
+        # Which score convention is missing for an env (and why) is in its reference returns.
+        reference_returns=[reference_returns_path(env) for env in config["envs"]],
     output:
         csv=f"{PAPER_TABLES_DIR}/table{{number}}.csv",
         md=report(f"{PAPER_TABLES_DIR}/table{{number}}.md", category="Tables"),
@@ -79,8 +81,8 @@ rule paper_table:
     conda:
         CONDA_ENV
     shell:
-        "python {SCRIPTS}/paper_table.py --table {wildcards.number} --curves {input}"
-        " --csv {output.csv} --md {output.md} --json {output.json} > {log} 2>&1"
+        "python {SCRIPTS}/paper_table.py --table {wildcards.number} --curves {input.curves}"
+        " --reference-returns {input.reference_returns} --csv {output.csv} --md {output.md} --json {output.json} > {log} 2>&1"
 
 
 rule configuration_table:
