@@ -34,6 +34,7 @@ from modality_rl.analyses import (
     probed_epochs,
     table_partition,
 )
+from modality_rl.data.sources import D4RLSources
 from modality_rl.figures.catalogue import data_figures
 from modality_rl.figures.draw import figure_inputs
 from modality_rl.runs import Run, enumerate_runs, pretrained_weights, run_settings
@@ -98,6 +99,14 @@ def reference_returns_path(env):
     return paths.fill(paths.REFERENCE_RETURNS, source=SOURCE, env=env)
 
 
+def random_dataset_input(wildcards):
+    """The paper's normalisation reads the random set. Where no configured source can serve
+    it (the Hub mirror has none), that convention is reported missing instead."""
+    if SOURCE == "d4rl" and not D4RLSources.from_config(config["data"]["d4rl"]).provides("random"):
+        return []
+    return dataset_path(wildcards.env, "random")
+
+
 def behaviour_policy_input(wildcards):
     """The random set needs no policy; medium and expert roll out the env's SAC agent."""
     if wildcards.dataset == "random":
@@ -115,13 +124,10 @@ def data_targets():
 
 @job_spec
 def fetch_spec(wildcards, input, output):
-    d4rl = config["data"]["d4rl"]
     return {
         "env": wildcards.env,
         "dataset": wildcards.dataset,
-        "local_dir": d4rl["local_dir"],
-        "url": d4rl["url"],
-        "checksums": d4rl["checksums"],
+        "d4rl": config["data"]["d4rl"],
         "out": output[0],
     }
 
@@ -153,7 +159,12 @@ def synthesis_spec(wildcards, input, output):
 
 @job_spec
 def reference_returns_spec(wildcards, input, output):
-    return {"env": wildcards.env, "random": input.random, "expert": input.expert, "out": output[0]}
+    return {
+        "env": wildcards.env,
+        "random": input.random or None,
+        "expert": input.expert,
+        "out": output[0],
+    }
 
 
 @job_spec
@@ -440,6 +451,7 @@ def paper_table_spec(wildcards, input, output):
         "number": int(wildcards.number),
         "curves": list(input.curves),
         "published": input.published,
+        "reference_returns": list(input.reference_returns),
         "csv": output.csv,
         "md": output.md,
         "json": output.json,

@@ -63,7 +63,7 @@ rule synthesize_dataset:
 
 rule reference_returns:
     input:
-        random=lambda wildcards: dataset_path(wildcards.env, "random"),
+        random=random_dataset_input,
         expert=lambda wildcards: dataset_path(wildcards.env, "expert"),
     output:
         paths.partial(paths.REFERENCE_RETURNS, source=SOURCE),

@@ -34,6 +34,8 @@ rule paper_table:
     input:
         published=PUBLISHED,
         curves=paper_table_curves,
+        # Which score convention is missing for an env (and why) is in its reference returns.
+        reference_returns=[reference_returns_path(env) for env in config["envs"]],
     output:
         csv=paths.partial(paths.PAPER_TABLE, ext="csv"),
         md=report(paths.partial(paths.PAPER_TABLE, ext="md"), category="Tables"),

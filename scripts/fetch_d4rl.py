@@ -1,25 +1,23 @@
-"""Provide one verified D4RL v2 file: copied from a local directory or downloaded."""
+"""Provide one verified D4RL v2 file: a local copy, or the configured sources in order."""
 
 from dataclasses import dataclass
 
 from modality_rl.cli import parse_job
 from modality_rl.data.d4rl import fetch_d4rl_dataset
+from modality_rl.data.sources import D4RLSources
 
 
 @dataclass(frozen=True, kw_only=True)
 class FetchJob:
     env: str
     dataset: str  # medium, random or expert
-    local_dir: str  # data.d4rl.local_dir: searched before downloading
-    url: str  # data.d4rl.url: a template with {env} and {dataset}
-    checksums: str  # data.d4rl.checksums: the sha256 list the file is checked against
+    d4rl: D4RLSources  # config key data.d4rl: local_dir, the sources in order, checksums
     out: str
 
 
 def main() -> None:
     job, _ = parse_job(FetchJob, __doc__)
-    fetch_d4rl_dataset(job.env, job.dataset, job.out, local_dir=job.local_dir,
-                       url_template=job.url, checksums=job.checksums)
+    fetch_d4rl_dataset(job.env, job.dataset, job.out, sources=job.d4rl)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import pandas as pd
 
 from modality_rl.cli import parse_job
 from modality_rl.io import atomic_path
+from modality_rl.scores import load_reference_returns
 from modality_rl.tables import write_table
 from modality_rl.tables.paper import PAPER_TABLES, markdown, paper_table, published_numbers
 from modality_rl.tables.summaries import table_metrics
@@ -18,6 +19,7 @@ class PaperTableJob:
     number: int  # 1, 2 or 4
     curves: tuple[str, ...]  # learning_curves partitions of the table's experiment
     published: str  # resources/paper_tables.tsv: the paper's numbers
+    reference_returns: tuple[str, ...]  # every env's: they say which convention is missing
     csv: str
     md: str
     json: str  # the numbers alone, for dvc metrics
@@ -27,7 +29,9 @@ def main() -> None:
     job, _ = parse_job(PaperTableJob, __doc__)
     table = PAPER_TABLES[job.number]
     curves = pd.concat([pd.read_csv(p) for p in job.curves])
-    long = paper_table(table, curves, published_numbers(job.published, job.number))
+    missing = {refs.env: refs.missing
+               for refs in map(load_reference_returns, job.reference_returns)}
+    long = paper_table(table, curves, published_numbers(job.published, job.number), missing)
     write_table(long, job.csv)
     with atomic_path(job.md) as tmp:
         tmp.write_text(markdown(table, long))

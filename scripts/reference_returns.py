@@ -9,7 +9,7 @@ from modality_rl.scores import compute_reference_returns, save_reference_returns
 @dataclass(frozen=True, kw_only=True)
 class ReferenceReturnsJob:
     env: str
-    random: str  # the env's random-v2 dataset
+    random: str | None  # the env's random-v2 dataset; none: the paper's convention is missing
     expert: str  # the env's expert-v2 dataset
     out: str
 

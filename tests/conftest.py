@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import copy_workflow, d4rl_arrays, init_git_and_dvc_project
-from modality_rl.data.synthetic import write_d4rl_hdf5
+from modality_rl.data.schema import write_d4rl_hdf5
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@ copies of the workflow to run Snakemake and DVC in. Fixtures built on them: conf
 
 from __future__ import annotations
 
+import http.server
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +160,45 @@ def workflow_rules(configfiles: tuple[str, ...] = ()) -> dict[str, dict]:
         return {rule.name: {"runs": rule.shellcmd is not None,
                             "gpu": rule.resources["gpu"].value if "gpu" in rule.resources else 0}
                 for rule in workflow.rules}
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1. `routes[path]` is (status, headers, body): GET
+    sends all three, HEAD the first two; other paths get 404. Content-Length is the body's
+    length unless the headers announce another. Every request is recorded as (method, path)."""
+
+    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]] | None = None):
+        self.routes = dict(routes or {})
+        self.requests: list[tuple[str, str]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self, with_body: bool):
+                outer.requests.append((self.command, self.path))
+                status, headers, body = outer.routes.get(self.path, (404, {}, b"not found"))
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
+
+            def do_GET(self):
+                self.answer(with_body=True)
+
+            def do_HEAD(self):
+                self.answer(with_body=False)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()

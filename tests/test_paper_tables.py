@@ -7,6 +7,7 @@ import yaml
 from helpers import REPO
 from modality_rl.tables.paper import (PAPER_TABLES, best_epoch_scores, configuration_table,
                                       markdown, paper_table, published_numbers)
+from modality_rl.tables.summaries import table_metrics
 
 PUBLISHED = REPO / "resources" / "paper_tables.tsv"
 
@@ -58,3 +59,21 @@ def test_table_three_renders_the_configuration_in_use():
     assert "| # Layers | 12 | 12 |" in text and "| # Steps per Epoch | 2500 | 2500 |" in text
     config["backbones"]["random"]["n_layer"] = 3
     assert "| # Layers | 3 | 12 |" in configuration_table(config)
+
+
+def test_a_missing_convention_has_no_number_only_its_reason():
+    table = PAPER_TABLES[1]
+    data = pd.concat([curves(model, seed, [0.0, 200.0]) for model in table.models
+                      for seed in (666, 42)])
+    data.loc[data["metric"] == "normalised_score_paper", "value"] = float("nan")
+    long = paper_table(table, data, published_numbers(PUBLISHED, 1),
+                       {"hopper": {"paper": "no random dataset"}})
+    paper = long[long["convention"] == "paper"]
+    assert paper["mean"].isna().all() and set(paper["missing_reason"]) == {"no random dataset"}
+    d4rl = long[long["convention"] == "d4rl"]
+    assert (d4rl["mean"] == 10.0).all() and set(d4rl["missing_reason"]) == {""}
+    text = markdown(table, long)
+    assert "| Hopper | missing | 10.0 ± 0.0 | 79.5 ± 1.3 |" in text
+    assert "- `paper` (Hopper): no random dataset" in text and "nan" not in text
+    only_d4rl = {"d4rl": {"mean": 10.0, "std": 0.0, "seeds": 2}}
+    assert table_metrics(long) == {"hopper": {model: only_d4rl for model in table.models}}

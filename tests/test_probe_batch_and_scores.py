@@ -47,3 +47,14 @@ def test_normalised_scores_in_both_conventions(make_d4rl_file, tmp_path):
     save_reference_returns(refs, tmp_path / "refs.json")
     assert load_reference_returns(tmp_path / "refs.json") == refs
     assert json.loads((tmp_path / "refs.json").read_text())["env"] == "hopper"
+
+
+def test_without_a_random_dataset_the_paper_convention_is_missing(make_d4rl_file, tmp_path):
+    expert = make_d4rl_file("hopper_expert-v2.hdf5", episode_lengths=(40, 60), seed=2)
+    refs = compute_reference_returns("hopper", None, expert)
+    assert refs.paper_random is None and "no -random-v2 dataset" in refs.missing["paper"]
+    assert np.isnan(refs.normalised(1000.0, "paper"))
+    assert refs.normalised(3234.3, "d4rl") == pytest.approx(100.0)
+    save_reference_returns(refs, tmp_path / "refs.json")
+    assert load_reference_returns(tmp_path / "refs.json") == refs
+    assert json.loads((tmp_path / "refs.json").read_text())["paper_random"] is None

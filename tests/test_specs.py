@@ -20,6 +20,7 @@ import yaml
 from helpers import REPO, run_snakemake
 from modality_rl.analyses import ANALYSES
 from modality_rl.data.probe_batch import ProbeBatchConfig
+from modality_rl.data.sources import D4RLSources, HubMirror
 from modality_rl.data.synthetic import BehaviourPolicyConfig
 from modality_rl.metrics.mine import MineConfig
 from modality_rl.models.backbones import Dropout, RandomBodyConfig
@@ -76,6 +77,8 @@ def test_every_planned_job_spec_loads_into_its_scripts_dataclass(workflow_copy, 
     (RandomBodyConfig, "backbones.random", ()),
     (PretrainConfig, "pretraining.language", ()),
     (BehaviourPolicyConfig, "data.synthetic.behaviour_policy", ()),
+    (D4RLSources, "data.d4rl", ()),
+    (HubMirror, "data.d4rl.hub", ()),
     (ProbeBatchConfig, "probe", ()),
     (EvaluationSettings, "evaluation", ()),
     (CkaSettings, "analysis.cka", ("experiment", "epochs")),

@@ -57,3 +57,12 @@ def verify_d4rl_file(path: str | os.PathLike, env: str) -> int:
         if key in ("observations", "actions", "rewards") and not np.isfinite(array).all():
             raise DatasetError(f"{path}: '{key}' contains NaN or infinite values")
     return n
+
+
+def write_d4rl_hdf5(arrays: dict[str, np.ndarray], path: str | os.PathLike,
+                    attrs: dict[str, object]) -> None:
+    """Write the flat D4RL v2 arrays and provenance attributes (same arrays, same bytes)."""
+    with h5py.File(path, "w") as f:
+        for key, array in arrays.items():
+            f.create_dataset(key, data=array)
+        f.attrs.update(attrs)

@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 from tqdm import tqdm, trange
 
-from modality_rl.data.schema import verify_d4rl_file
+from modality_rl.data.schema import verify_d4rl_file, write_d4rl_hdf5
 from modality_rl.data.trajectories import split_trajectories
 from modality_rl.envs import make_env
 from modality_rl.io import atomic_path
@@ -138,14 +137,6 @@ def collect_transitions(cfg: RolloutConfig, policy_path: Path | None) -> dict[st
     arrays["timeouts"] = arrays["timeouts"].astype(bool)
     arrays["timeouts"][-1] |= not arrays["terminals"][-1]
     return arrays
-
-
-def write_d4rl_hdf5(arrays: dict[str, np.ndarray], path: str | os.PathLike,
-                    attrs: dict[str, object]) -> None:
-    with h5py.File(path, "w") as f:
-        for key, array in arrays.items():
-            f.create_dataset(key, data=array)
-        f.attrs.update(attrs)
 
 
 def synthesize_dataset(cfg: RolloutConfig, policy_path: str | os.PathLike | None,

@@ -53,8 +53,10 @@ TABLES_HEADER = """
 `results/metrics/tableN.json`, for `dvc metrics show`), made by rule `paper_table`
 (`rules/figures.smk`), which runs `scripts/paper_table.py`, which calls
 `modality_rl.tables.paper.paper_table` (best-epoch normalised scores, both
-conventions, the paper's published numbers beside) and `markdown`. Table 3 is the
-configuration: `config.yaml` (`training`, `backbones`, `experiments`).
+conventions, the paper's published numbers beside) and `markdown`. Every table also
+reads each env's `{env}_reference_returns.json`, which names a convention that is
+missing (no random dataset among the sources) and why. Table 3 is the configuration:
+`config.yaml` (`training`, `backbones`, `experiments`).
 
 | table | title | reads |
 |---|---|---|

@@ -4,7 +4,9 @@ A run's best epoch is the trained epoch (1..N) with the highest mean return at t
 curve target (the released plotting code's choice, `scores.CURVE_TARGET`); its score is
 reported in both conventions, labelled: `paper` normalises with the mean returns of the
 -random-v2 and -expert-v2 datasets, `d4rl` with D4RL's reference scores. Beside ours
-stand the paper's published numbers (resources/paper_tables.tsv).
+stand the paper's published numbers (resources/paper_tables.tsv). A convention the env's
+reference returns mark as missing (no random dataset among the sources) has no number,
+only its reason (column `missing_reason`).
 """
 
 from __future__ import annotations
@@ -63,8 +65,11 @@ def published_numbers(path: str | os.PathLike, number: int) -> dict[tuple[str, s
 
 
 def paper_table(table: PaperTable, curves: pd.DataFrame,
-                published: dict[tuple[str, str], str]) -> pd.DataFrame:
-    """Long table: env, model, convention, mean, std, seeds, and the published number."""
+                published: dict[tuple[str, str], str],
+                missing: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+    """Long table: env, model, convention, mean, std, seeds, the published number, and why
+    a convention has no score (`missing`: env -> convention -> reason, from the env's
+    reference returns)."""
     scores = best_epoch_scores(curves[curves["model"].isin(table.models)])
     if table.seeds is not None:
         scores = scores[scores["seed"].isin(table.seeds)]
@@ -74,11 +79,15 @@ def paper_table(table: PaperTable, curves: pd.DataFrame,
     for (env, model), runs in scores.groupby(["env", "model"], sort=False):
         for convention in CONVENTIONS:
             values = runs[f"score_{convention}"]
+            reason = (missing or {}).get(env, {}).get(convention, "")
             rows.append({"table": table.number, "env": env, "model": model,
-                         "convention": convention, "mean": values.mean(),
-                         "std": values.std(ddof=0), "seeds": len(values),
+                         "convention": convention,
+                         "mean": float("nan") if reason else values.mean(),
+                         "std": float("nan") if reason else values.std(ddof=0),
+                         "seeds": len(values),
                          "best_epochs": " ".join(map(str, runs["best_epoch"])),
-                         "published": published.get((env, model), "")})
+                         "published": published.get((env, model), ""),
+                         "missing_reason": reason})
     return pd.DataFrame(rows)
 
 
@@ -97,10 +106,17 @@ def markdown(table: PaperTable, long: pd.DataFrame) -> str:
         cells = [ENV_LABELS[env]]
         for model in table.models:
             of_model = rows[rows["model"] == model].set_index("convention")
-            cells += [f"{of_model.loc[c, 'mean']:.1f} ± {of_model.loc[c, 'std']:.1f}"
+            cells += ["missing" if of_model.loc[c, "missing_reason"] else
+                      f"{of_model.loc[c, 'mean']:.1f} ± {of_model.loc[c, 'std']:.1f}"
                       for c in CONVENTIONS]
             cells.append(of_model["published"].iloc[0] or "-")
         lines.append("| " + " | ".join(cells) + " |")
+    gaps = long[long["missing_reason"] != ""].groupby(["convention", "missing_reason"],
+                                                      sort=False)
+    if gaps.ngroups:
+        lines += ["", "Missing:"]
+        lines += [f"- `{convention}` ({', '.join(ENV_LABELS[e] for e in gap['env'].unique())}): "
+                  f"{reason}" for (convention, reason), gap in gaps]
     return "\n".join(lines) + "\n"
 
 
