@@ -99,12 +99,15 @@ def reference_returns_path(env):
     return paths.fill(paths.REFERENCE_RETURNS, source=SOURCE, env=env)
 
 
+def has_random_datasets():
+    """The paper's normalisation reads the random sets; the Hub mirror has none."""
+    return SOURCE != "d4rl" or D4RLSources.from_config(config["data"]["d4rl"]).provides("random")
+
+
 def random_dataset_input(wildcards):
-    """The paper's normalisation reads the random set. Where no configured source can serve
-    it (the Hub mirror has none), that convention is reported missing instead."""
-    if SOURCE == "d4rl" and not D4RLSources.from_config(config["data"]["d4rl"]).provides("random"):
-        return []
-    return dataset_path(wildcards.env, "random")
+    """Where no configured source can serve the random set, the paper's convention is
+    reported missing instead."""
+    return dataset_path(wildcards.env, "random") if has_random_datasets() else []
 
 
 def behaviour_policy_input(wildcards):
@@ -474,4 +477,6 @@ def learning_curve_plot_curves(wildcards):
 
 @job_spec
 def learning_curve_plot_spec(wildcards, input, output):
-    return {"curves": list(input), "out": output[0]}
+    # The paper's convention where it exists; D4RL's (always there) without random sets.
+    convention = "paper" if has_random_datasets() else "d4rl"
+    return {"curves": list(input), "convention": convention, "out": output[0]}

@@ -1,6 +1,7 @@
 """One env's main-experiment learning curves, mean normalised score per model, for dvc plots."""
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
@@ -12,12 +13,14 @@ from modality_rl.tables.summaries import mean_score_curves
 @dataclass(frozen=True, kw_only=True)
 class LearningCurvePlotJob:
     curves: tuple[str, ...]  # learning_curves partitions of the env's main runs
+    convention: Literal["paper", "d4rl"]  # of the normalised scores plotted
     out: str
 
 
 def main() -> None:
     job, _ = parse_job(LearningCurvePlotJob, __doc__)
-    write_table(mean_score_curves(pd.concat([pd.read_csv(p) for p in job.curves])), job.out)
+    curves = pd.concat([pd.read_csv(p) for p in job.curves])
+    write_table(mean_score_curves(curves, job.convention), job.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def table_metrics(long: pd.DataFrame) -> dict:
     return metrics
 
 
-def mean_score_curves(curves: pd.DataFrame, convention: str = "paper") -> pd.DataFrame:
+def mean_score_curves(curves: pd.DataFrame, convention: str) -> pd.DataFrame:
     """One env's curves, wide: epoch and one column per model, the normalised score at the
     env's curve target averaged over seeds (epoch 0, the untrained model, included)."""
     (env,) = curves["env"].unique()
