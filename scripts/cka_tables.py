@@ -13,10 +13,13 @@ def main() -> None:
     parser.add_argument("--epochs", nargs=2, type=int, required=True, metavar=("BEFORE", "AFTER"))
     parser.add_argument("--thresholds", nargs="*", type=float, default=[])
     parser.add_argument("--biased", action="store_true", help="biased HSIC (default: unbiased)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="analysis.cka.seed: the sample permutation of the cka_null floor")
     args = parser.parse_args()
     setup_logging()
     write_tables(cka_tables(inputs_by_model(args.input), json.loads(args.coordinates),
-                            tuple(args.epochs), args.thresholds, debiased=not args.biased),
+                            tuple(args.epochs), args.thresholds, debiased=not args.biased,
+                            seed=args.seed),
                  args.out)
 
 

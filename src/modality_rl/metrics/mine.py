@@ -48,6 +48,8 @@ import torch
 from torch import nn
 from tqdm import trange
 
+from modality_rl.seeding import null_permutation
+
 EMA_EPS = 1e-6  # mine-pytorch's EPS in the corrected gradient's denominator
 _STREAM_STRIDE = 1_000_003  # keeps (config.seed, stream) pairs on distinct generator seeds
 
@@ -286,19 +288,14 @@ def mine_estimates(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
         return donsker_varadhan(*net(x, z, draws.final))
 
 
-def null_permutation(n: int, seed: int) -> np.ndarray:
-    """The fixed permutation of z's n rows the null estimators use: numpy's
-    default_rng(seed).permutation(n), seed = MineConfig.seed."""
-    return np.random.default_rng(seed).permutation(n)
-
-
 def mine_estimates_with_null(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
                              config: MineConfig = MineConfig(),
                              device: torch.device | str = "cpu", progress: bool = False,
                              seeds: Sequence[int] | None = None,
                              dtype: torch.dtype = torch.float32
                              ) -> tuple[np.ndarray, np.ndarray]:
-    """(estimates, nulls): MINE on each (x, z), and on (x, z[null_permutation]).
+    """(estimates, nulls): MINE on each (x, z), and on (x, z[permutation]) with
+    permutation = seeding.null_permutation(n, config.seed).
 
     One `mine_estimates` call trains both; the null of pair i uses pair i's stream, so it
     differs from the estimate only in the pairing of the samples.
