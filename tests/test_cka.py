@@ -5,7 +5,7 @@ import pytest
 
 from modality_rl.metrics.cka import (cka_from_grams, cka_matrix, centred_grams, layers_above,
                                      linear_cka, normalised_layer, permuted_grams)
-from modality_rl.seeding import null_permutation
+from modality_rl.metrics.null import null_permutation
 
 
 def unbiased_hsic(k: np.ndarray, l: np.ndarray) -> float:

@@ -56,7 +56,8 @@ def test_ema_released_is_lfilter_with_the_first_value_as_state():
 def test_no_context_band_released_and_pooled_on_a_tiny_table():
     """Normalised block 0 is blocks 0 and 1 (iGPT's pair), three steps each; block 2 alone
     is normalised block 1, with a diverged (NaN) step."""
-    rows = pd.DataFrame({"normalised_block": [0] * 6 + [1] * 3, "block": [0] * 3 + [1] * 3 + [2] * 3,
+    rows = pd.DataFrame({"normalised_block": [0] * 6 + [1] * 3,
+                         "block": [0] * 3 + [1] * 3 + [2] * 3,
                          "step": [0, 1, 2] * 3, "mi": [1, 2, 3, 3, 5, 7, 4, np.nan, 6]})
     released = block_band(rows, "released")
     # Per block: means 2 and 5, stds (ddof 0) sqrt(2/3) and sqrt(8/3); then averaged.
@@ -91,9 +92,11 @@ def tiny_tables(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     data = pd.DataFrame([{"env": e, "variable": v, "step": t} for e, v, t in itertools.product(
         ("hopper", "halfcheetah", "walker2d"), ("state", "return_to_go"), range(5))])
     for table in (hidden, no_context, data):
-        table["mi"], table["mi_null"] = rng.uniform(1, 2, len(table)), rng.uniform(0, 0.5, len(table))
-    pre_post = pd.DataFrame([{**base, "model": m, "token": "state", "normalised_layer": i * 18 // (9 * n),
-                              "cka": rng.uniform(0.3, 1), "cka_null": rng.uniform(-0.05, 0.05)}
+        table["mi"] = rng.uniform(1, 2, len(table))
+        table["mi_null"] = rng.uniform(0, 0.5, len(table))
+    pre_post = pd.DataFrame([{**base, "model": m, "token": "state",
+                              "normalised_layer": i * 18 // (9 * n), "cka": rng.uniform(0.3, 1),
+                              "cka_null": rng.uniform(-0.05, 0.05)}
                              for m, n in MODELS.items() for i in range(9 * n)])
     between = pd.DataFrame([{**base, "model_a": a, "model_b": b, "token": "state", "epoch": 4,
                              "layer_index_a": i, "layer_index_b": j, "cka": rng.uniform(0, 1),

@@ -15,7 +15,7 @@ from modality_rl.tables import concatenate_tables
 from modality_rl.tables.attention import attention_tables
 from modality_rl.tables.cka import cka_tables
 from modality_rl.metrics.mine import MineConfig, mine_estimates
-from modality_rl.seeding import null_permutation
+from modality_rl.metrics.null import null_permutation
 from modality_rl.tables.learning_curves import learning_curve_table
 from modality_rl.tables.mutual_information import data_table, hidden_tables
 from modality_rl.tables.gradients import gradient_tables
@@ -89,7 +89,8 @@ def test_cka_tables(dumps):
 def test_mutual_information_tables_carry_the_null_beside_every_estimate(dumps):
     mine = MineConfig(hidden=4, iterations=2, batch_size=6)
     tables = hidden_tables(dumps[0], COORDINATES, 1, mine)
-    hidden, no_context = tables["mutual_information_hidden"], tables["mutual_information_no_context"]
+    hidden = tables["mutual_information_hidden"]
+    no_context = tables["mutual_information_no_context"]
     # models x depths x positions (3K - 1 = 11) x quantities; models x blocks x steps x quantities
     assert len(hidden) == 3 * 3 * 11 * 2 and len(no_context) == (2 + 2 + 4) * 4 * 2
     for table in (hidden, no_context):

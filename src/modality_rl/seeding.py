@@ -15,9 +15,3 @@ def seed_everything(seed: int) -> np.random.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
-
-
-def null_permutation(n: int, seed: int) -> np.ndarray:
-    """The fixed permutation of n sample rows that the null baselines pair against
-    (`mi_null`, `cka_null`): numpy's default_rng(seed).permutation(n)."""
-    return np.random.default_rng(seed).permutation(n)

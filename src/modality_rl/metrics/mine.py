@@ -48,7 +48,7 @@ import torch
 from torch import nn
 from tqdm import trange
 
-from modality_rl.seeding import null_permutation
+from modality_rl.metrics.null import null_permutation
 
 EMA_EPS = 1e-6  # mine-pytorch's EPS in the corrected gradient's denominator
 _STREAM_STRIDE = 1_000_003  # keeps (config.seed, stream) pairs on distinct generator seeds
@@ -295,7 +295,7 @@ def mine_estimates_with_null(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
                              dtype: torch.dtype = torch.float32
                              ) -> tuple[np.ndarray, np.ndarray]:
     """(estimates, nulls): MINE on each (x, z), and on (x, z[permutation]) with
-    permutation = seeding.null_permutation(n, config.seed).
+    permutation = null_permutation(n, config.seed).
 
     One `mine_estimates` call trains both; the null of pair i uses pair i's stream, so it
     differs from the estimate only in the pairing of the samples.

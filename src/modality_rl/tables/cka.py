@@ -1,7 +1,7 @@
 """CKA tables (Fig. 1, 12-14, 23-43; Appendix D.3) for one (env, dataset, seed).
 
 Every `cka` value has its permutation floor beside it, `cka_null`: the same CKA with the
-second representation's sample rows permuted (`seeding.null_permutation(n, seed)`, one
+second representation's sample rows permuted (`metrics.null.null_permutation(n, seed)`, one
 permutation per partition), i.e. what CKA gives for two unrelated representations of
 the same widths. It costs one more Gram product per table, so the heat-map tables carry
 it too: their claims ("small CKA between models") need a floor to be read against.
@@ -17,7 +17,7 @@ import pandas as pd
 from modality_rl.metrics.cka import (centred_grams, cka_from_grams, layers_above, normalised_layer,
                                      permuted_grams)
 from modality_rl.probes.dump import ProbeDump
-from modality_rl.seeding import null_permutation
+from modality_rl.metrics.null import null_permutation
 from modality_rl.tables import Dumps
 
 
