@@ -1,7 +1,7 @@
 # Claims stage: does this run reproduce the paper? Each claim of resources/claims.yaml is
 # tested on the gathered metric tables (modality_rl.claims); the verdicts open the report.
 
-from modality_rl.claims import claim_tables, load_claims
+from modality_rl.claims.verdicts import claim_tables, load_claims
 
 CLAIMS_FILE = "resources/claims.yaml"
 CLAIMS = load_claims(CLAIMS_FILE)

@@ -6,9 +6,9 @@ import logging
 
 import yaml
 
-from modality_rl.claims import (claims_markdown, claims_rst, claims_table, claim_tables,
-                                configuration_differences, evaluate_all, load_claims,
-                                read_tables, verdict_counts)
+from modality_rl.claims.report import (claims_markdown, claims_rst, claims_table,
+                                       configuration_differences, verdict_counts)
+from modality_rl.claims.verdicts import claim_tables, evaluate_all, load_claims, read_tables
 from modality_rl.cli import setup_logging
 from modality_rl.io import atomic_path, write_json
 from modality_rl.tables import write_table

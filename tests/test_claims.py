@@ -14,9 +14,11 @@ from docutils.core import publish_parts
 
 from conftest import REPO
 from modality_rl.analyses import all_tables
-from modality_rl.claims import (STATISTICS, Claim, ClaimTest, Comparison, claim_tables,
-                                claims_markdown, claims_rst, claims_table,
-                                configuration_differences, evaluate, load_claims, verdict_counts)
+from modality_rl.claims.report import (claims_markdown, claims_rst, claims_table,
+                                       configuration_differences, verdict_counts)
+from modality_rl.claims.statistics import STATISTICS
+from modality_rl.claims.verdicts import (Claim, ClaimTest, Comparison, claim_tables, evaluate,
+                                         load_claims)
 
 RUNS = [("hopper", 666), ("hopper", 42), ("walker2d", 666), ("walker2d", 42)]
 

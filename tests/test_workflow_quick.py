@@ -18,7 +18,7 @@ from snakemake.utils import update_config
 
 from conftest import QUICK, REPO, run_snakemake
 from modality_rl.analyses import all_tables, probe_dump_path
-from modality_rl.claims import load_claims
+from modality_rl.claims.verdicts import load_claims
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
 from modality_rl.figures.catalogue import data_figures
