@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from modality_rl.claims.verdicts import ROW_COLUMNS, VERDICTS, Verdict, test_numbers
+from modality_rl.claims.verdicts import ROW_COLUMNS, VERDICTS, Verdict, numbered_tests
 
 
 def claims_table(verdicts: list[Verdict]) -> pd.DataFrame:
@@ -80,7 +80,7 @@ def summary_line(verdicts: list[Verdict]) -> str:
 def report_cells(v: Verdict) -> list[list[str]]:
     """One claim's row of the report: each cell as its lines of plain text."""
     claim = v.claim
-    number = test_numbers(claim)
+    number = numbered_tests(claim)
     tests = [f"{number[t.label]}{t.label}: {', '.join(c.text for c in t.comparisons)}"
              for t in claim.tests]
     margins = [f"{number[label]}{comparison}, {env}: " + ", ".join(

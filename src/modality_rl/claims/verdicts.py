@@ -185,7 +185,7 @@ def cell_outcome(seeds: pd.DataFrame) -> str:
     return "spread across seeds overlaps zero"
 
 
-def test_numbers(claim: Claim) -> dict[str, str]:
+def numbered_tests(claim: Claim) -> dict[str, str]:
     """Test label -> "test i: " where the claim has several tests, else ""."""
     return {t.label: f"test {i}: " if len(claim.tests) > 1 else ""
             for i, t in enumerate(claim.tests, start=1)}
@@ -220,7 +220,7 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame | None]) -> Verdict:
                        rows=rows)
     # outcome -> "comparison" (with its test's number where the claim has several) -> envs
     outcomes: dict[str, dict[str, list[str]]] = {}
-    number = test_numbers(claim)
+    number = numbered_tests(claim)
     for (label, comparison, env), seeds in rows.groupby(["test", "comparison", "env"],
                                                         sort=False):
         cell = number[label] + comparison
