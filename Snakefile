@@ -25,6 +25,7 @@ include: "rules/train.smk"
 include: "rules/probe.smk"
 include: "rules/metrics.smk"
 include: "rules/figures.smk"
+include: "rules/claims.smk"
 
 
 rule all:
@@ -34,6 +35,7 @@ rule all:
         train_targets(),
         table_targets(),
         figure_targets(),
+        claims_targets(),
 
 
 # One target rule per stage of dvc.yaml: `snakemake <stage>_stage` builds exactly the
@@ -66,3 +68,8 @@ rule metrics_stage:
 rule figures_stage:
     input:
         figure_targets(),
+
+
+rule claims_stage:
+    input:
+        claims_targets(),

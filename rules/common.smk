@@ -4,8 +4,8 @@
 #
 # Every job runs `python {params.script} {params.spec:q}`. The spec is a JSON object that
 # the script loads into its job dataclass (scripts/<job>.py). Spec builders return plain
-# data; `job_spec` turns them into params functions of canonical JSON, so that reordering
-# keys in a YAML file changes no params and reruns nothing.
+# data, with config sections made canonical (`section`, `canonical`) so that reordering
+# keys in a YAML file changes no params and reruns nothing; `job_spec` makes them params.
 
 import json
 import os
@@ -34,6 +34,7 @@ from modality_rl.analyses import (
     probed_epochs,
     table_partition,
 )
+from modality_rl.claims.verdicts import claim_tables, load_claims
 from modality_rl.data.sources import D4RLSources
 from modality_rl.figures.catalogue import data_figures
 from modality_rl.figures.draw import figure_inputs
@@ -46,6 +47,7 @@ SOURCE = config["data"]["source"]
 # Read by the figure and paper-table jobs, and declared as their inputs.
 CATALOGUE = "resources/figures.tsv"
 PUBLISHED = "resources/paper_tables.tsv"
+CLAIMS_FILE = "resources/claims.yaml"
 FIGURES = data_figures(CATALOGUE)
 # Which pre-training modality stands in for configured weights offline (source: pretrain).
 PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image"}
@@ -70,17 +72,27 @@ def script(name):
     return os.path.relpath(Path(workflow.basedir) / "scripts" / f"{name}.py")
 
 
-def config_json(value):
-    """Config-derived params as canonical JSON: Snakemake reruns a job whose params text
-    changed, and reordering keys in a YAML file must not retrain anything."""
-    return json.dumps(value, sort_keys=True)
+def canonical(value):
+    """A config section with every mapping's keys sorted: Snakemake reruns a job whose
+    params text changed, and reordering keys in a YAML file must not retrain anything."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def section(*keys):
+    """config[keys[0]][keys[1]]..., canonical."""
+    value = config
+    for key in keys:
+        value = value[key]
+    return canonical(value)
 
 
 def job_spec(build):
-    """`build(wildcards, input, output)` -> the job's spec, as a params function."""
+    """`build(wildcards, input, output)` -> the job's spec as JSON, a params function. The
+    builders' own mappings keep their order (coordinates are columns in that order, models
+    are compared in config order); what comes from the config is canonical."""
 
     def spec(wildcards, input, output):
-        return config_json(build(wildcards, input, output))
+        return json.dumps(build(wildcards, input, output))
 
     return spec
 
@@ -130,7 +142,7 @@ def fetch_spec(wildcards, input, output):
     return {
         "env": wildcards.env,
         "dataset": wildcards.dataset,
-        "d4rl": config["data"]["d4rl"],
+        "d4rl": section("data", "d4rl"),
         "out": output[0],
     }
 
@@ -141,7 +153,7 @@ def behaviour_policy_spec(wildcards, input, output):
     return {
         "env": wildcards.env,
         "seed": synthetic["seed"],
-        "policy": synthetic["behaviour_policy"],
+        "policy": section("data", "synthetic", "behaviour_policy"),
         "out": output[0],
     }
 
@@ -174,7 +186,7 @@ def reference_returns_spec(wildcards, input, output):
 def probe_batch_spec(wildcards, input, output):
     return {
         "dataset": input.dataset,
-        "probe": config["probe"],
+        "probe": section("probe"),
         "max_episode_steps": config["training"]["max_episode_steps"],
         "returns_scale": config["training"]["returns_scale"],
         "out": output[0],
@@ -212,7 +224,7 @@ def pretrain_targets():
 def pretrain_spec(wildcards, input, output):
     return {
         "modality": wildcards.modality,
-        "pretraining": config["pretraining"][wildcards.modality],
+        "pretraining": section("pretraining", wildcards.modality),
         "out": output[0],
     }
 
@@ -230,7 +242,8 @@ def run_of(wildcards):
 
 def settings_of(run):
     """runs.run_settings of one run, with the configured weights' locations."""
-    return run_settings(config, run, {w: pretrained_location(w) for w in PRETRAINING_MODALITY})
+    locations = {w: pretrained_location(w) for w in PRETRAINING_MODALITY}
+    return canonical(run_settings(config, run, locations))
 
 
 def train_targets():
@@ -264,7 +277,7 @@ def probe_spec(wildcards, input, output):
         "settings": settings_of(run),
         "epochs": probed_epochs(config, run),
         "gradient_epoch": epoch,
-        "gradients": None if epoch is None else analysis_settings(config, "gradients"),
+        "gradients": None if epoch is None else canonical(analysis_settings(config, "gradients")),
         "checkpoints": input.checkpoints,
         "probe_batch": input.probe_batch,
         "out": output[0],
@@ -335,7 +348,9 @@ def analysis_spec(analysis):
                 "seed": int(wildcards.seed),
             },
             "settings": (
-                analysis_settings(config, analysis) if ANALYSES[analysis].table_settings else {}
+                canonical(analysis_settings(config, analysis))
+                if ANALYSES[analysis].table_settings
+                else {}
             ),
             "out": dict(output.items()),
         }
@@ -348,7 +363,7 @@ def mutual_information_data_spec(wildcards, input, output):
     return {
         "probe_batch": input.probe_batch,
         "coordinates": {"env": wildcards.env, "dataset": wildcards.dataset},
-        "mine": analysis_settings(config, "mutual_information"),
+        "mine": canonical(analysis_settings(config, "mutual_information")),
         "out": output[0],
     }
 
@@ -427,6 +442,7 @@ def figure_spec(wildcards, input, output):
         "figure": int(wildcards.figure),
         "catalogue": input.catalogue,
         "dataset": config["dataset"],
+        "options": section("figures"),
         "pdf": output.pdf,
         "png": output.png,
     }
@@ -465,7 +481,7 @@ def paper_table_spec(wildcards, input, output):
 def configuration_table_spec(wildcards, input, output):
     return {
         "config": {
-            key: config[key] for key in ("training", "backbones", "experiments", "evaluation")
+            key: section(key) for key in ("training", "backbones", "experiments", "evaluation")
         },
         "md": output[0],
     }
@@ -480,3 +496,30 @@ def learning_curve_plot_spec(wildcards, input, output):
     # The paper's convention where it exists; D4RL's (always there) without random sets.
     convention = "paper" if has_random_datasets() else "d4rl"
     return {"curves": list(input), "convention": convention, "out": output[0]}
+
+
+# -- claims ----------------------------------------------------------------------------
+def claims_targets():
+    return [paths.CLAIMS_MD, paths.CLAIMS_CSV, paths.CLAIMS_RST, paths.CLAIMS_METRICS]
+
+
+def claims_tables():
+    """{table: its gathered CSV} of every table some claim reads."""
+    return {
+        table: paths.fill(paths.TABLE, table=table)
+        for table in claim_tables(load_claims(CLAIMS_FILE))
+    }
+
+
+@job_spec
+def claims_spec(wildcards, input, output):
+    return {
+        "claims": input.claims,
+        "tables": claims_tables(),
+        "config": canonical(config),
+        "paper_config": input.paper_config,
+        "md": output.md,
+        "csv": output.csv,
+        "rst": output.rst,
+        "json": output.json,
+    }

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from modality_rl.cli import parse_job
 from modality_rl.figures.draw import draw_catalogued_figure
+from modality_rl.figures.options import FigureOptions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -11,13 +12,15 @@ class FigureJob:
     figure: int  # the paper's figure number
     catalogue: str  # resources/figures.tsv: the figure's panels
     dataset: str  # the configured dataset, e.g. medium (its table partitions are read)
+    options: FigureOptions  # config key figures: the released computation or ours
     pdf: str
     png: str
 
 
 def main() -> None:
     job, _ = parse_job(FigureJob, __doc__)
-    draw_catalogued_figure(job.catalogue, job.figure, job.dataset, job.pdf, job.png)
+    draw_catalogued_figure(job.catalogue, job.figure, job.dataset, job.pdf, job.png,
+                           job.options)
 
 
 if __name__ == "__main__":

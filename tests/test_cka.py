@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from modality_rl.metrics.cka import (centred_grams, cka_from_grams, cka_matrix, layers_above,
-                                     linear_cka, normalised_layer)
+                                     linear_cka, normalised_layer, permuted_grams)
+from modality_rl.metrics.null import null_permutation
 
 
 def unbiased_hsic(k: np.ndarray, l: np.ndarray) -> float:
@@ -78,3 +79,28 @@ def test_normalised_layer_maps_igpt_pairs_onto_gpt2_layers():
 def test_layers_above_threshold_keeps_only_layers_strictly_above():
     assert layers_above(["0.ln_1", "0.attn.c_attn", "0.ln_2"], [0.5, 0.38, 0.39], 0.38) == \
         ["0.ln_1", "0.ln_2"]
+
+
+@pytest.mark.parametrize("debiased", [True, False])
+def test_permuted_grams_are_the_grams_of_permuted_rows(activations, debiased):
+    x, y = activations
+    permutation = null_permutation(len(y), 0)
+    direct = centred_grams([y[permutation], x[permutation]], debiased)
+    np.testing.assert_allclose(permuted_grams(centred_grams([y, x], debiased), permutation),
+                               direct, rtol=0, atol=1e-9)
+
+
+def test_permutation_floor_brackets_independent_data_and_not_dependent_data():
+    """CKA against Y with its rows permuted: the floor, from 20 permutations. Independent
+    representations sit inside its range; dependent ones far above it."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(100, 64))
+    dependent = x @ rng.normal(size=(64, 32)) + rng.normal(size=(100, 32))
+    independent = rng.normal(size=(100, 32))
+    gx = centred_grams([x])
+    gy = centred_grams([dependent, independent])
+    floors = np.concatenate([cka_from_grams(gx, permuted_grams(gy, null_permutation(100, s)))
+                             for s in range(20)])  # (20, 2)
+    actual = cka_from_grams(gx, gy)[0]
+    assert floors.min() <= actual[1] <= floors.max()
+    assert actual[0] > floors.max() + 0.5

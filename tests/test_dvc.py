@@ -21,10 +21,10 @@ import yaml
 from helpers import (QUICK, REPO, copy_workflow, init_git_and_dvc_project, run_command,
                      run_snakemake, same_checkpoints)
 
-STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures")
+STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures", "claims")
 # Everything the stages write: all DVC outs, none overlapping.
 RESULTS = ("data", "pretrained", "runs", "probes", "tables", "figures", "paper_tables", "plots",
-           "metrics")
+           "metrics", "claims.md", "claims.csv", "claims.rst")
 
 
 def dvc_stages() -> dict:
@@ -71,7 +71,7 @@ def test_stage_params_name_config_keys_the_files_have():
     for path in ("config.yaml", "presets/quick.yaml"):
         config = yaml.safe_load((REPO / path).read_text())
         for name, stage in dvc_stages().items():
-            for entry in stage["params"]:
+            for entry in stage.get("params", []):
                 for key in entry.get(path, []):
                     value = config
                     for part in key.split("."):
@@ -203,8 +203,12 @@ def test_push_delete_pull_then_touch_leaves_snakemake_nothing_to_do(quick_run, t
                                                   "results/runs/main/igpt/walker2d-medium/"
                                                   "seed42/checkpoints/epoch4.pt")}
         shutil.rmtree(quick_run / ".dvc" / "cache")
-        for folder in RESULTS:
-            shutil.rmtree(quick_run / "results" / folder)
+        for name in RESULTS:
+            result = quick_run / "results" / name
+            if result.is_dir():
+                shutil.rmtree(result)
+            else:
+                result.unlink()
         dvc(quick_run, "pull")
         assert {p: md5(quick_run / p) for p in before} == before
         run_command(quick_run, "snakemake", "--touch", *QUICK, timeout=300)

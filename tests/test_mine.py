@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from modality_rl.metrics.mine import (MineConfig, StackedStatisticsNetwork, _draw, _padded, _train,
-                                      donsker_varadhan, mine_estimate, mine_estimates)
+from modality_rl.metrics.mine import (MineConfig, StackedStatisticsNetwork, _draw, _padded,
+                                      _train, donsker_varadhan, mine_estimate, mine_estimates,
+                                      mine_estimates_with_null)
+from modality_rl.metrics.null import null_permutation
 
 # The paper's config (n = 100, H = 400, lr 1e-4, 1000 epochs) is too noisy to check against
 # a closed form: 100 samples give a DV bound whose sampling error alone is ~0.1 nats, and
@@ -91,6 +93,62 @@ def test_padded_first_layer_rows_stay_zero():
     for i, (x, z) in enumerate(zip(xs, zs)):
         assert torch.all(net.w1x[i, x.shape[1]:] == 0) and torch.all(net.w1z[i, z.shape[1]:] == 0)
         assert not torch.equal(net.w1x[i, :x.shape[1]], initial[i, :x.shape[1]])  # trained
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_network_has_the_configured_hidden_layers(layers):
+    """hidden_layers counts the ReLU layers: the released util_mi_calculation.py has 3 of
+    400 (Linear(d, 400), then two Linear(400, 400)), before a Linear(400, 1)."""
+    (x, z), = mixed_width_pairs()[:1]
+    config = MineConfig(hidden=16, hidden_layers=layers, iterations=1, batch_size=25)
+    xs = [torch.as_tensor(x, dtype=torch.float32)]
+    zs = [torch.as_tensor(z[:, None], dtype=torch.float32)]
+    net = StackedStatisticsNetwork(_draw(xs, zs, [0], config, torch.device("cpu")).weights)
+    assert net.hidden_layers == layers
+    # Weight shapes per estimator: first layer (dx + dz) x H, then H x H per further hidden
+    # layer, then H x 1.
+    shapes = [(net.w1x.shape[1] + net.w1z.shape[1], net.w1x.shape[2])]
+    shapes += [tuple(w.shape[1:]) for w in net.ws]
+    assert shapes == [(6, 16)] + [(16, 16)] * (layers - 1) + [(16, 1)]
+    # The same hand-built MLP (ReLU after every hidden layer) gives the same T.
+    ws = [torch.cat([net.w1x[0], net.w1z[0]])] + [w[0] for w in net.ws]
+    bs = [net.b1[0]] + [b[0] for b in net.bs]
+    h = torch.cat([xs[0], zs[0]], dim=1)
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        h = h @ w + b
+        h = torch.relu(h) if i < layers else h
+    t_joint, _ = net(xs[0][None], zs[0][None], torch.arange(100)[None])
+    torch.testing.assert_close(t_joint[0], h[:, 0])
+
+
+def test_default_network_is_the_released_one():
+    assert (MineConfig().hidden, MineConfig().hidden_layers) == (400, 3)
+    with pytest.raises(ValueError, match="hidden_layers is 0"):
+        MineConfig(hidden_layers=0)
+
+
+def test_null_baseline_brackets_independent_data_and_not_dependent_data():
+    """Six independent pairs and one at rho 0.9 (d = 1, n = 2000, true MI 0.83 nats)."""
+    rng = np.random.default_rng(3)
+    independent = [gaussian_pair(0.0, 1, 2000, rng)[0] for _ in range(6)]
+    dependent, truth = gaussian_pair(0.9, 1, 2000, rng)
+    estimates, nulls = mine_estimates_with_null(independent + [dependent], ACCURATE)
+    # Independent data: an estimate is a draw from the null's own distribution (here
+    # 0.004-0.012 nats), so their mean falls inside the range of the seven nulls.
+    low, high = nulls.min(), nulls.max()
+    assert low <= estimates[:6].mean() <= high, (estimates, nulls)
+    # Dependent data: far above every null, at the closed form.
+    assert estimates[6] > high + 0.5 and estimates[6] == pytest.approx(truth, abs=0.1)
+
+
+def test_null_shares_its_pairs_stream_and_permutes_z():
+    pairs, seeds = mixed_width_pairs(), [7, 3, 11]
+    estimates, nulls = mine_estimates_with_null(pairs, SMALL, seeds=seeds)
+    np.testing.assert_allclose(estimates, mine_estimates(pairs, SMALL, seeds=seeds), atol=1e-5)
+    permutation = null_permutation(100, SMALL.seed)
+    assert sorted(permutation) == list(range(100)) and np.any(permutation != np.arange(100))
+    permuted = [(x, z[permutation]) for x, z in pairs]
+    np.testing.assert_allclose(nulls, mine_estimates(permuted, SMALL, seeds=seeds), atol=1e-5)
 
 
 def test_seeds_make_runs_repeatable_and_distinct():

@@ -22,6 +22,7 @@ from modality_rl.analyses import ANALYSES
 from modality_rl.data.probe_batch import ProbeBatchConfig
 from modality_rl.data.sources import D4RLSources, HubMirror
 from modality_rl.data.synthetic import BehaviourPolicyConfig
+from modality_rl.figures.options import FigureOptions
 from modality_rl.metrics.mine import MineConfig
 from modality_rl.models.backbones import Dropout, RandomBodyConfig
 from modality_rl.pretraining import PretrainConfig
@@ -67,6 +68,11 @@ def test_every_planned_job_spec_loads_into_its_scripts_dataclass(workflow_copy, 
         if script == "scripts/analysis_tables.py":  # its settings become the builder's type
             builder_settings(job.analysis, job.settings)
             analyses.add(job.analysis)
+            # Order is meaning here: coordinates are the tables' first columns, and models
+            # are compared (CKA between models) in config order.
+            assert list(job.coordinates) == ["experiment", "env", "dataset", "seed"]
+            if job.analysis == "cka":
+                assert list(job.inputs) == ["random", "gpt2", "igpt"]
     assert analyses == set(ANALYSES)
 
 
@@ -82,6 +88,7 @@ def test_every_planned_job_spec_loads_into_its_scripts_dataclass(workflow_copy, 
     (ProbeBatchConfig, "probe", ()),
     (EvaluationSettings, "evaluation", ()),
     (CkaSettings, "analysis.cka", ("experiment", "epochs")),
+    (FigureOptions, "figures", ()),
     (MineConfig, "analysis.mutual_information", ("experiment", "epoch")),
     (GradientConfig, "analysis.gradients", ("experiment", "epoch")),
 ])
@@ -104,11 +111,11 @@ def test_schema_mismatch_names_the_missing_side():
 
 
 def test_bad_specs_are_refused_naming_the_field():
-    good = {"debiased": True, "thresholds": [0.2]}
-    assert from_data(CkaSettings, good) == CkaSettings(debiased=True, thresholds=(0.2,))
+    good = {"debiased": True, "thresholds": [0.2], "seed": 0}
+    assert from_data(CkaSettings, good) == CkaSettings(debiased=True, thresholds=(0.2,), seed=0)
     for bad, message in [
         ({**good, "treshold": 1}, r"spec: unknown field\(s\) \['treshold'\]"),
-        ({"debiased": True}, r"spec: missing field\(s\) \['thresholds'\]"),
+        ({"debiased": True, "seed": 0}, r"spec: missing field\(s\) \['thresholds'\]"),
         ({**good, "thresholds": [0.2, "x"]}, r"spec.thresholds\[1\]: expected float, got 'x'"),
         ({**good, "debiased": 1}, r"spec.debiased: expected bool, got 1"),
     ]:
@@ -120,7 +127,7 @@ def test_bad_specs_are_refused_naming_the_field():
 
 def test_analysis_settings_are_checked_against_the_builders_type(tmp_path):
     with pytest.raises(SpecError, match=r"analysis.cka: missing field\(s\) \['thresholds'\]"):
-        build_tables("cka", {}, {}, [0, 1], {"debiased": True})
+        build_tables("cka", {}, {}, [0, 1], {"debiased": True, "seed": 0})
     with pytest.raises(SpecError, match="analysis.attention_distance takes no settings"):
         build_tables("attention_distance", {}, {}, [0, 1], {"method": "mean"})
 

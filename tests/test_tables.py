@@ -8,6 +8,8 @@ import yaml
 
 from helpers import REPO, tiny_decision_transformer, window_batch
 from modality_rl.analyses import analysis_epochs, partitions, resolve_epoch
+from modality_rl.metrics.mine import MineConfig, mine_estimates
+from modality_rl.metrics.null import null_permutation
 from modality_rl.probes.activations import record_activations
 from modality_rl.probes.dump import write_probe_dump
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
@@ -16,6 +18,7 @@ from modality_rl.tables.attention import attention_tables
 from modality_rl.tables.cka import CkaSettings, cka_tables
 from modality_rl.tables.gradients import gradient_tables
 from modality_rl.tables.learning_curves import learning_curve_table
+from modality_rl.tables.mutual_information import data_table, hidden_tables
 from modality_rl.tables.parameter_change import parameter_change_tables
 
 COORDINATES = {"experiment": "main", "env": "hopper", "dataset": "medium", "seed": 666}
@@ -56,27 +59,53 @@ def dumps(tmp_path_factory):
 
 def test_cka_tables(dumps):
     tables = cka_tables(dumps[0], COORDINATES, [0, 1],
-                        CkaSettings(debiased=True, thresholds=(0.99,)))
+                        CkaSettings(debiased=True, thresholds=(0.99,), seed=0))
     pre_post = tables["cka_pre_post"]
     assert len(pre_post) == 3 * (18 + 18 + 36)  # 3 tokens x 9 layers per block
     assert set(pre_post["token"]) == {"return_to_go", "state", "action"}
     assert (pre_post[["env", "seed", "experiment"]] == ["hopper", 666, "main"]).all().all()
-    unchanged = pre_post[pre_post["model"] == "gpt2"]["cka"]
-    assert np.allclose(unchanged, 1.0)
+    unchanged = pre_post[pre_post["model"] == "gpt2"]
+    assert np.allclose(unchanged["cka"], 1.0)
+    # The floor: the same layers against permuted samples are unrelated (12 samples: noisy).
+    assert unchanged["cka_null"].abs().max() < 0.6 and unchanged["cka_null"].notna().all()
     assert pre_post[pre_post["model"] == "random"]["cka"].mean() < 0.99
     igpt = pre_post[pre_post["model"] == "igpt"]
     assert igpt["normalised_layer"].tolist() == [i // 2 for i in range(36)] * 3
     within = tables["cka_within_model"]
     assert len(within) == 3 * 2 * (18 ** 2 + 18 ** 2 + 36 ** 2)
     diagonal = within[within["layer_index_a"] == within["layer_index_b"]]
-    assert np.allclose(diagonal["cka"], 1.0)
+    assert np.allclose(diagonal["cka"], 1.0) and diagonal["cka_null"].abs().max() < 0.6
     between = tables["cka_between_models"]
     assert list(dict.fromkeys(zip(between["model_a"], between["model_b"]))) == \
         [("random", "gpt2"), ("random", "igpt"), ("gpt2", "igpt")]
-    assert len(between) == 3 * (18 * 18 + 18 * 36 + 18 * 36)
+    assert len(between) == 3 * (18 * 18 + 18 * 36 + 18 * 36) and between["cka_null"].notna().all()
+    # Another seed, another permutation: the floor changes, CKA does not.
+    reseeded = cka_tables(dumps[0], COORDINATES, [0, 1],
+                          CkaSettings(debiased=True, thresholds=(0.99,), seed=1))
+    assert reseeded["cka_pre_post"]["cka"].equals(pre_post["cka"])
+    assert not np.allclose(reseeded["cka_pre_post"]["cka_null"], pre_post["cka_null"])
     above = tables["cka_layers_above_threshold"]
     assert set(above["model"]) >= {"gpt2"}  # every unchanged layer is above 0.99
     assert len(above[above["model"] == "gpt2"]) == 3 * 18
+
+
+def test_mutual_information_tables_carry_the_null_beside_every_estimate(dumps):
+    mine = MineConfig(hidden=4, iterations=2, batch_size=6)
+    tables = hidden_tables(dumps[0], COORDINATES, [1], mine)
+    hidden = tables["mutual_information_hidden"]
+    no_context = tables["mutual_information_no_context"]
+    # models x depths x positions (3K - 1 = 11) x quantities; models x blocks x steps x quantities
+    assert len(hidden) == 3 * 3 * 11 * 2 and len(no_context) == (2 + 2 + 4) * 4 * 2
+    for table in (hidden, no_context):
+        assert table[["mi", "mi_null"]].notna().all().all()
+        assert not np.allclose(table["mi"], table["mi_null"])
+    batch = window_batch(size=12, context_length=4)
+    data = data_table(batch, {"env": "hopper", "dataset": "medium"}, mine)
+    assert len(data) == 4 * 2 and list(data.columns[-2:]) == ["mi", "mi_null"]
+    # The null of row i: the estimator of row i's stream on its pair with z permuted.
+    permuted = (batch.states[:, 0], batch.actions[null_permutation(12, mine.seed), 0])
+    assert data["mi_null"].iloc[0] == pytest.approx(
+        mine_estimates([permuted], mine, seeds=[0])[0], abs=1e-5)
 
 
 def test_attention_tables(dumps):

@@ -1,6 +1,7 @@
 """Training runs: the run list, the loss, resuming after SIGKILL, and GPU slots."""
 
 import json
+from dataclasses import replace
 import signal
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from modality_rl.devices import acquire_gpu_slot
 from modality_rl.runs import Run, enumerate_runs, run_settings
 from modality_rl.scores import ReferenceReturns, save_reference_returns
 from modality_rl.spec import from_data
-from modality_rl.training import RunSettings, make_optimizer, masked_action_mse
+from modality_rl import training
+from modality_rl.training import RunSettings, Trainer, make_optimizer, masked_action_mse
 
 
 def test_paper_config_has_the_105_runs_of_the_paper():
@@ -74,8 +76,8 @@ def test_masked_action_mse_ignores_padding():
     assert masked_action_mse(predicted, target, mask).item() == pytest.approx(2.0)
 
 
-def train_spec(run_dir: Path, dataset: Path, refs: Path, epochs: int) -> str:
-    """The train_run job of a tiny random-body run, from config.yaml's settings."""
+def tiny_settings(epochs: int) -> dict:
+    """runs.run_settings of a tiny random-body run on hopper, from config.yaml's settings."""
     config = load_config()
     config["training"].update(steps_per_epoch=15, batch_size=8, learning_rate=1e-3,
                               warmup_steps=5)
@@ -84,7 +86,37 @@ def train_spec(run_dir: Path, dataset: Path, refs: Path, epochs: int) -> str:
     config["checkpoint_epochs"] = [0, 1, epochs]
     config["evaluation"].update(episodes=2, max_episode_steps=20)
     run = Run(experiment="main", model="random", env="hopper", dataset="medium", seed=3)
-    return json.dumps({"settings": run_settings(config, run, {}), "dataset": str(dataset),
+    return run_settings(config, run, {})
+
+
+def test_action_error_is_the_last_batch_with_the_epoch_mean_beside(make_d4rl_file, tmp_path,
+                                                                     monkeypatch):
+    """The released trainer logged the last batch's loss; the mean is kept beside it."""
+    settings = from_data(RunSettings, tiny_settings(epochs=1))
+    settings = replace(settings, training=replace(settings.training, steps_per_epoch=2))
+    refs = ReferenceReturns(env="hopper", paper_random=0.0, paper_expert=100.0,
+                            d4rl_random=-20.27, d4rl_expert=3234.3)
+    trainer = Trainer(settings, make_d4rl_file(), refs, tmp_path / "work")
+    losses = []
+
+    def recorded(*args):
+        loss = masked_action_mse(*args)
+        losses.append(loss.item())
+        return loss
+
+    monkeypatch.setattr(training, "masked_action_mse", recorded)
+    error = trainer.train_epoch(1)
+    assert len(losses) == 2 and losses[0] != losses[1]
+    assert error.last_batch == losses[1]
+    assert error.epoch_mean == pytest.approx((losses[0] + losses[1]) / 2, rel=1e-12)
+    row = trainer.evaluate(1, error)
+    assert (row["action_error"], row["action_error_epoch_mean"]) == (
+        error.last_batch, error.epoch_mean)
+
+
+def train_spec(run_dir: Path, dataset: Path, refs: Path, epochs: int) -> str:
+    """The train_run job of a tiny random-body run."""
+    return json.dumps({"settings": tiny_settings(epochs), "dataset": str(dataset),
                        "reference_returns": str(refs), "work_dir": str(run_dir / "work"),
                        "metrics": str(run_dir / "metrics.csv"),
                        "checkpoints": str(run_dir / "checkpoints")})

@@ -16,6 +16,7 @@ import pytest
 
 from helpers import QUICK, REPO, load_config, run_snakemake
 from modality_rl.analyses import all_tables, probe_dump_path
+from modality_rl.claims.verdicts import load_claims
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
 from modality_rl.figures.catalogue import data_figures
@@ -124,9 +125,11 @@ def test_tables_hold_the_paper_coordinates(quick_run):
     cka = pd.read_csv(tables / "cka_pre_post.csv")
     # 3 envs x 2 seeds x 3 tokens x (27 + 27 + 54 layers)
     assert len(cka) == 3 * 2 * 3 * 108 and cka["cka"].between(-1.01, 1.01).all()
+    assert cka["cka_null"].between(-1.01, 1.01).all()
     mi = pd.read_csv(tables / "mutual_information_hidden.csv")
     assert set(mi["depth"]) == {"shallow", "middle", "deep"}
     assert mi["position"].max() == 3 * 20 - 2 and mi["mi"].notna().mean() > 0.9
+    assert mi["mi_null"].notna().mean() > 0.9
     assert set(mi[mi["model"] == "igpt"]["block"]) == {0, 3, 5}
     gap = pd.read_csv(tables / "attention_distance_gap.csv")
     assert set(gap["model"]) == {"random", "gpt2"} and set(gap["epoch"]) == {1, 4}
@@ -151,6 +154,22 @@ def test_report_holds_every_figure_with_its_caption(quick_run):
     for number in data_figures(REPO / "resources/figures.tsv"):
         assert f"fig{number:02d}.pdf" in html, number
     assert data_figures(REPO / "resources/figures.tsv")[18][0].caption.split("(")[0].strip() in html
+    # The report opens with the claims (report/workflow.rst includes results/claims.rst).
+    description = html[html.index("var workflow_desc"):]
+    assert "Does this run reproduce the paper?" in description[:500]
+
+
+def test_claims_cover_every_claim_with_the_quick_preset_caveat(quick_run):
+    md = (quick_run / "results/claims.md").read_text()
+    claims = load_claims(REPO / "resources" / "claims.yaml")
+    assert all(f"| {claim.id} (" in md for claim in claims)
+    assert "Not the paper's configuration" in md and "too small" in md
+    counts = json.loads((quick_run / "results/metrics/claims.json").read_text())
+    assert counts["claims"] == len(claims) == sum(
+        counts[v] for v in ("reproduced", "not_reproduced", "inconclusive"))
+    verdicts = pd.read_csv(quick_run / "results/claims.csv")
+    # The tables carry their nulls: no claim fails for a missing column or table.
+    assert not verdicts["reason"].str.contains("no column|table missing").any()
 
 
 def test_second_run_has_nothing_to_do(quick_run):

@@ -42,6 +42,12 @@ PAPER_TABLE = "results/paper_tables/table{number}.{ext}"
 PAPER_TABLE_METRICS = "results/metrics/table{number}.json"  # dvc metrics
 CURVES_PLOT = "results/plots/learning_curves_{env}.csv"  # dvc plots
 
+# -- does this run reproduce the paper? --------------------------------------------------
+CLAIMS_MD = "results/claims.md"
+CLAIMS_CSV = "results/claims.csv"
+CLAIMS_RST = "results/claims.rst"  # the report's front page
+CLAIMS_METRICS = "results/metrics/claims.json"  # dvc metrics
+
 
 
 def fill(pattern: str, **values: object) -> str:

@@ -122,6 +122,15 @@ def batch_tensors(batch: WindowBatch, device: torch.device | str = "cpu"
     return {key: torch.from_numpy(value).to(device) for key, value in batch.as_dict().items()}
 
 
+@dataclass(frozen=True, kw_only=True)
+class ActionError:
+    """An epoch's training loss (masked action MSE). `last_batch` is what the released
+    trainer logged and what the paper's action-error curves show; `epoch_mean` is the mean
+    over the epoch's batches, less noisy (README, "Deliberate differences", point 2)."""
+    last_batch: float
+    epoch_mean: float
+
+
 @dataclass(kw_only=True)
 class RunState:
     """Everything a resumed run needs; saved after every epoch."""
@@ -155,9 +164,12 @@ class Trainer:
         self.metrics: list[dict] = []
 
     # -- one epoch -------------------------------------------------------------------
-    def train_epoch(self, epoch: int) -> float:
+    def train_epoch(self, epoch: int) -> ActionError:
+        """One epoch of updates; its action error as the released trainer logged it (the
+        last batch's loss) and as the mean over the epoch's batches. The losses are summed
+        on the device and read once, so a GPU never waits for the host mid-epoch."""
         self.model.train()
-        losses = []
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
         for _ in tqdm(range(self.cfg.steps_per_epoch), desc=f"epoch {epoch}", mininterval=10):
             batch = batch_tensors(self.sampler.sample(self.cfg.batch_size, self.rng),
                                   self.device)
@@ -171,10 +183,11 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.schedule.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
-            losses.append(loss.item())
-        return float(np.mean(losses))
+            total += loss.detach()
+        return ActionError(last_batch=loss.item(),
+                           epoch_mean=total.item() / self.cfg.steps_per_epoch)
 
-    def evaluate(self, epoch: int, action_error: float | None) -> dict:
+    def evaluate(self, epoch: int, action_error: ActionError | None) -> dict:
         evaluation = self.settings.evaluation
         result = evaluate_batched(self.model, EvalConfig(
             env=self.settings.run.env, target_returns=evaluation.targets,
@@ -182,7 +195,10 @@ class Trainer:
             state_mean=self.state_mean, state_std=self.state_std, seed=self.settings.run.seed,
             max_episode_steps=evaluation.max_episode_steps,
             returns_scale=self.cfg.returns_scale), self.device)
-        row = {"epoch": epoch, "action_error": action_error}
+        row = {"epoch": epoch, "action_error": None, "action_error_epoch_mean": None}
+        if action_error is not None:
+            row |= {"action_error": action_error.last_batch,
+                    "action_error_epoch_mean": action_error.epoch_mean}
         for target, returns, lengths in zip(evaluation.targets, result.returns, result.lengths):
             mean = float(returns.mean())
             row |= {f"target_{target:g}_return_mean": mean,

@@ -1,6 +1,10 @@
 """CKA figures (Section 5.1, Appendix D): layer-wise CKA between pre- and post-fine-tuning
 (Fig. 1, 23-27) and heat maps of CKA between two models (Fig. 12, 28-35) and within one
 model (Fig. 13, 14, 36-43), from the cka_* tables.
+
+Each also shows the permutation floor (`cka_null`): the layer-wise panels as a grey band
+spanning the models' floors, the heat maps as a white tick on the colour bar at the
+largest floor value of the panel. CKA below the floor is no evidence of similarity.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ ROCKET = LinearSegmentedColormap.from_list("rocket", [
     (0.591, 0.108, 0.358), (0.797, 0.105, 0.311), (0.927, 0.298, 0.243),
     (0.959, 0.533, 0.375), (0.966, 0.738, 0.601), (0.981, 0.921, 0.865)])
 HEATMAP_TICKS = 18  # at most this many layer labels along the longer axis
+FLOOR_COLOUR = (0.6, 0.6, 0.6)
 
 
 @drawer("cka_layerwise_pre_post", Needs("cka_pre_post"))
@@ -32,7 +37,11 @@ def draw_cka_layerwise_pre_post(fig: SubFigure, panel: Panel, tables: dict) -> N
     model on the normalised layer axis (iGPT's layers 2i and 2i+1 averaged)."""
     ax = fig.subplots()
     rows = tables["cka_pre_post"]
-    rows = rows[rows["token"] == panel.token]
+    rows = rows[(rows["token"] == panel.token) & rows["model"].isin(panel.model_list)]
+    floors = rows.groupby(["model", "normalised_layer"])["cka_null"].mean().groupby(
+        "normalised_layer").agg(["min", "max"])
+    ax.fill_between(floors.index, floors["min"], floors["max"], color=FLOOR_COLOUR, alpha=0.3,
+                    linewidth=0, zorder=0, label="permutation floor")
     for model in panel.model_list:
         cka = rows[rows["model"] == model].groupby("normalised_layer")["cka"].mean()
         ax.plot(cka.index, cka.values, color=MODEL_COLOURS[model], marker="o", markersize=3,
@@ -40,7 +49,7 @@ def draw_cka_layerwise_pre_post(fig: SubFigure, panel: Panel, tables: dict) -> N
     if (panel.figure, panel.panel) in THRESHOLD_LINES:
         ax.axhline(THRESHOLD_LINES[panel.figure, panel.panel], color="grey",
                    linestyle="dashed", linewidth=1.2)
-    ax.set(xlabel="Normalized Layer", ylabel="CKA", ylim=(0, 1))
+    ax.set(xlabel="Normalized Layer", ylabel="CKA", ylim=(min(0, floors["min"].min()), 1))
     line_legend(ax, "upper right")
 
 
@@ -50,13 +59,15 @@ def layer_axis_label(model: str) -> str:
 
 def draw_heatmap(fig: SubFigure, rows: pd.DataFrame, model_a: str, model_b: str) -> None:
     """CKA of every layer of `model_a` (rows, upwards) against every layer of `model_b`
-    (columns), square cells coloured 0-1 with a colour bar, as seaborn's heatmap."""
+    (columns), square cells coloured 0-1 with a colour bar, as seaborn's heatmap; the
+    white tick on the bar is the largest permutation floor of the panel's cells."""
     matrix = rows.pivot(index="layer_index_a", columns="layer_index_b", values="cka")
     ax = fig.subplots()
     image = ax.imshow(matrix.values, cmap=ROCKET, vmin=0, vmax=1, origin="lower",
                       interpolation="nearest")
     colour_bar = fig.colorbar(image, ax=ax)
     colour_bar.outline.set_visible(False)
+    colour_bar.ax.axhline(max(rows["cka_null"].max(), 0), color="white", linewidth=1.5)
     label_layers(ax, matrix)
     ax.set(xlabel=layer_axis_label(model_b), ylabel=layer_axis_label(model_a))
     ax.spines[:].set_visible(False)

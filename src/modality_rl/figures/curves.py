@@ -14,6 +14,7 @@ from matplotlib.figure import SubFigure
 from matplotlib.ticker import MaxNLocator
 
 from modality_rl.figures.catalogue import Panel
+from modality_rl.figures.options import SMOOTHING_STARTS, FigureOptions
 from modality_rl.figures.registry import Needs, drawer
 from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
 from modality_rl.scores import CURVE_TARGET
@@ -30,13 +31,22 @@ def curve(table: pd.DataFrame, model: str, metric: str) -> pd.Series:
     return rows.set_index("epoch")["value"].sort_index()
 
 
-def ema(values: pd.Series, smoothing: float = EMA_SMOOTHING) -> pd.Series:
-    """y_t = smoothing * y_{t-1} + (1 - smoothing) * x_t, y_0 = x_0 (the released code's
-    scipy lfilter)."""
-    smoothed, previous = [], values.iloc[0]
-    for value in values:
-        previous = smoothing * previous + (1 - smoothing) * value
-        smoothed.append(previous)
+def ema(values: pd.Series, smoothing: float = EMA_SMOOTHING,
+        start: str = "released") -> pd.Series:
+    """y_t = (1 - a) x_t + a y_{t-1}, a = smoothing, from one of two starts.
+
+    `released` is the released plotting code's `scipy.signal.lfilter([1 - a], [1, -a], x,
+    zi=[x_0])`: the filter's state starts at x_0, so y_0 = (1 - a) x_0 + x_0, 1.2 x_0 for
+    a = 0.8, and the curve starts off the data. `first_value` starts the state at a x_0,
+    so y_0 = x_0.
+    """
+    if start not in SMOOTHING_STARTS:
+        raise ValueError(f"unknown smoothing start {start!r}; use one of {SMOOTHING_STARTS}")
+    state = values.iloc[0] * (1.0 if start == "released" else smoothing)  # lfilter's zi
+    smoothed = []
+    for value in values:  # lfilter's transposed direct form: y = b0 x + z; z = a y
+        smoothed.append((1 - smoothing) * value + state)
+        state = smoothing * smoothed[-1]
     return pd.Series(smoothed, index=values.index)
 
 
@@ -58,17 +68,20 @@ def draw_return_curve_no_context(fig: SubFigure, panel: Panel, tables: dict) -> 
     ax.legend(loc="lower right")
 
 
-def draw_block_swap(fig: SubFigure, panel: Panel, tables: dict, metric: str) -> None:
-    """EMA-smoothed curves of each single-block swap, with gpt2 and random (K=1) dashed."""
+def draw_block_swap(fig: SubFigure, panel: Panel, tables: dict, metric: str,
+                    start: str) -> None:
+    """EMA-smoothed curves of each single-block swap, with gpt2 and random (K=1) dashed;
+    `start` is figures.block_swap_smoothing."""
     ax = fig.subplots()
     swaps = tables["learning_curves/block_swap"]
     blocks = sorted(int(m.removeprefix("gpt2_block")) for m in swaps["model"].unique())
     for colour, block in zip(hls_palette(len(blocks)), blocks):
-        values = ema(curve(swaps, f"gpt2_block{block}", metric))
+        values = ema(curve(swaps, f"gpt2_block{block}", metric), start=start)
         ax.plot(values.index, values.values, color=colour, label=f"block {block}")
     epochs = range(1, swaps["epoch"].max() + 1)  # the K=1 references over the same epochs
     for model, label in (("gpt2", "GPT2"), ("random", "Rand Init")):
-        values = ema(curve(tables["learning_curves/no_context"], model, metric).loc[epochs])
+        values = ema(curve(tables["learning_curves/no_context"], model, metric).loc[epochs],
+                     start=start)
         ax.plot(values.index, values.values, color=MODEL_COLOURS[model], linestyle="dashed",
                 label=label)
     ax.set(xlabel="Epoch", ylabel=METRIC_LABELS[metric])
@@ -83,15 +96,17 @@ def hls_palette(count: int) -> list[tuple[float, float, float]]:
 
 
 @drawer("block_swap_action_error", Needs("learning_curves", "block_swap"),
-        Needs("learning_curves", "no_context"))
-def draw_block_swap_action_error(fig: SubFigure, panel: Panel, tables: dict) -> None:
-    draw_block_swap(fig, panel, tables, "action_error")
+        Needs("learning_curves", "no_context"), options=True)
+def draw_block_swap_action_error(fig: SubFigure, panel: Panel, tables: dict,
+                                 options: FigureOptions) -> None:
+    draw_block_swap(fig, panel, tables, "action_error", options.block_swap_smoothing)
 
 
 @drawer("block_swap_return", Needs("learning_curves", "block_swap"),
-        Needs("learning_curves", "no_context"))
-def draw_block_swap_return(fig: SubFigure, panel: Panel, tables: dict) -> None:
-    draw_block_swap(fig, panel, tables, "return_mean")
+        Needs("learning_curves", "no_context"), options=True)
+def draw_block_swap_return(fig: SubFigure, panel: Panel, tables: dict,
+                           options: FigureOptions) -> None:
+    draw_block_swap(fig, panel, tables, "return_mean", options.block_swap_smoothing)
 
 
 def draw_grad_clip(fig: SubFigure, tables: dict, metric: str) -> None:

@@ -14,6 +14,7 @@ from modality_rl.analyses import table_partition
 # The drawer modules register their kinds on import.
 from modality_rl.figures import attention, cka, curves, gradients, mutual_information, parameters  # noqa: F401
 from modality_rl.figures.catalogue import Panel, data_figures
+from modality_rl.figures.options import RELEASED, FigureOptions
 from modality_rl.figures.registry import KINDS
 from modality_rl.figures.style import apply_style
 from modality_rl.io import atomic_path
@@ -39,7 +40,8 @@ def read_panel_tables(panel: Panel, dataset: str) -> dict[str, pd.DataFrame]:
             for key, paths in panel_inputs(panel, dataset).items()}
 
 
-def draw_figure(panels: list[Panel], tables: list[dict[str, pd.DataFrame]]) -> Figure:
+def draw_figure(panels: list[Panel], tables: list[dict[str, pd.DataFrame]],
+                options: FigureOptions = RELEASED) -> Figure:
     """One row of panels, each drawn by its kind's drawer into its own sub-figure and
     labelled (a), (b), ... underneath, as in the paper."""
     apply_style()
@@ -47,7 +49,9 @@ def draw_figure(panels: list[Panel], tables: list[dict[str, pd.DataFrame]]) -> F
     fig = plt.figure(figsize=(width * len(panels), height + 0.3), layout="constrained")
     subfigures = fig.subfigures(1, len(panels), squeeze=False)[0]
     for subfigure, panel, panel_tables in zip(subfigures, panels, tables):
-        kind_of(panel).draw(subfigure, panel, panel_tables)
+        kind = kind_of(panel)
+        kind.draw(subfigure, panel, panel_tables,
+                  **({"options": options} if kind.takes_options else {}))
         subfigure.supxlabel(f"({panel.panel})", fontsize=10)
     return fig
 
@@ -67,9 +71,10 @@ def figure_inputs(panels: list[Panel], dataset: str) -> list[str]:
 
 
 def draw_catalogued_figure(catalogue: str | os.PathLike, figure: int, dataset: str,
-                           pdf: str | os.PathLike, png: str | os.PathLike) -> None:
+                           pdf: str | os.PathLike, png: str | os.PathLike,
+                           options: FigureOptions) -> None:
     panels = data_figures(catalogue)[figure]
-    fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels])
+    fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels], options)
     save_figure(fig, pdf, png)
     logging.getLogger(__name__).info("figure %d: %d panels (%s) to %s and %s", figure,
                                      len(panels), panels[0].kind, pdf, png)

@@ -3,7 +3,8 @@
 A drawer is `draw(fig: SubFigure, panel: Panel, tables: dict[str, DataFrame])`; it
 creates its own axes in `fig`. `tables` maps each table it declared to the rows of the
 partitions the panel reads, concatenated. A declared table is a table name, or
-(learning_curves) a table name and an experiment.
+(learning_curves) a table name and an experiment. A drawer registered with
+`options=True` also gets `options=FigureOptions` (the config's `figures` section).
 """
 
 from __future__ import annotations
@@ -35,15 +36,16 @@ class Kind:
     needs: tuple[Needs, ...]
     draw: Drawer
     size: tuple[float, float]  # inches of one panel
+    takes_options: bool = False  # draw(..., options=FigureOptions)
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def drawer(kind: str, *needs: Needs, size: tuple[float, float] = (4.2, 2.8)
-           ) -> Callable[[Drawer], Drawer]:
+def drawer(kind: str, *needs: Needs, size: tuple[float, float] = (4.2, 2.8),
+           options: bool = False) -> Callable[[Drawer], Drawer]:
     """Register `function` as the drawer of panels of `kind`."""
     def register(function: Drawer) -> Drawer:
-        KINDS[kind] = Kind(needs=tuple(needs), draw=function, size=size)
+        KINDS[kind] = Kind(needs=tuple(needs), draw=function, size=size, takes_options=options)
         return function
     return register

@@ -49,6 +49,19 @@ def centred_grams(activations: Sequence[np.ndarray], debiased: bool = True) -> n
                      for a in activations])
 
 
+def permuted_grams(grams: np.ndarray, permutation: np.ndarray) -> np.ndarray:
+    """centred_grams of the activations with their sample rows permuted.
+
+    Permuting the samples permutes a Gram's rows and columns alike, and both centrings
+    commute with that, so the centred Grams need not be recomputed. CKA of X against Y
+    with Y's rows permuted is the permutation floor: what CKA gives for representations
+    of unrelated samples (about 0 unbiased, well above 0 biased for wide layers).
+    """
+    n = len(permutation)
+    square = grams.reshape(len(grams), n, n)
+    return square[:, permutation][:, :, permutation].reshape(len(grams), n * n)
+
+
 def cka_from_grams(gx: np.ndarray, gy: np.ndarray, paired: bool = False) -> np.ndarray:
     """CKA of every layer of `gx` against every layer of `gy` (centred_grams outputs), or
     with `paired` only layer i against layer i."""

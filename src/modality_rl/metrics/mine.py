@@ -6,13 +6,16 @@ network T(x, z) to maximise the Donsker-Varadhan lower bound
     I(X; Z) >= E_p(x,z)[T] - log E_p(x)p(z)[exp T],
 
 with samples of the product of marginals made by shuffling z against x. The paper
-(Takagi 2022, appendix E) used https://github.com/gtegner/mine-pytorch, whose setup this
-reproduces: T = Linear(dx + dz, H) -> ReLU -> Linear(H, H) -> ReLU -> Linear(H, 1),
-H = 400, Adam at lr 1e-4, 1000 epochs over shuffled mini-batches of 50. The gradient of
-log mean exp(T) is biased on a mini-batch, so mine-pytorch divides it by a moving
-average ("EMA", alpha = 0.01) of mean exp(T) over past mini-batches instead of the
-current mini-batch's mean; `_EmaLogMeanExp` is that correction. The estimate returned
-(in nats) is the bound on all n samples after training, with one random shuffle of z.
+(Takagi 2022, appendix E) used https://github.com/gtegner/mine-pytorch through its own
+`util_mi_calculation.py`, whose setup this reproduces: T = Linear(dx + dz, H) -> ReLU ->
+[Linear(H, H) -> ReLU] x (L - 1) -> Linear(H, 1), H = 400, Adam at lr 1e-4, 1000 epochs
+over shuffled mini-batches of 50. The released code has L = 3 hidden layers (the paper's
+text says two): `hidden_layers` defaults to the released 3, config key
+`analysis.mutual_information.hidden_layers`. The gradient of log mean exp(T) is biased
+on a mini-batch, so mine-pytorch divides it by a moving average ("EMA", alpha = 0.01) of
+mean exp(T) over past mini-batches instead of the current mini-batch's mean;
+`_EmaLogMeanExp` is that correction. The estimate returned (in nats) is the bound on all
+n samples after training, with one random shuffle of z.
 
 The analysis needs hundreds of estimates of small networks, so E estimators are held as
 one stacked network (leading estimator axis, batched matmuls) and trained in one loop.
@@ -24,6 +27,14 @@ see each other's gradients. Estimator i's randomness (initial weights, epoch ord
 marginal shuffles, the final shuffle) comes only from its own generator seeded by
 (config.seed, seeds[i]) and is drawn up front, so an estimate does not depend on which
 other estimators share its batch.
+
+The null baseline (`mine_estimates_with_null`). With n = 100 samples of 768-wide
+activations, as the paper's tables have, the network can memorise the sample: on
+independent data the bound still climbs to several nats. Each estimate is therefore
+paired with the same estimator (same stream, so the same initial weights, epoch orders
+and shuffles, and the same iterations) trained on x against a fixed permutation of z's
+rows, which keeps both marginals and breaks the pairing: its value is what the estimator
+reports when there is no dependence to find.
 """
 
 from __future__ import annotations
@@ -37,6 +48,8 @@ import torch
 from torch import nn
 from tqdm import trange
 
+from modality_rl.metrics.null import null_permutation
+
 EMA_EPS = 1e-6  # mine-pytorch's EPS in the corrected gradient's denominator
 _STREAM_STRIDE = 1_000_003  # keeps (config.seed, stream) pairs on distinct generator seeds
 
@@ -44,12 +57,18 @@ _STREAM_STRIDE = 1_000_003  # keeps (config.seed, stream) pairs on distinct gene
 @dataclass(frozen=True, kw_only=True)
 class MineConfig:
     """config key `analysis.mutual_information`, less the experiment and epoch it reads."""
-    hidden: int = 400
+    hidden: int = 400  # width of every hidden layer
+    hidden_layers: int = 3  # the released util_mi_calculation.py; the paper's text says 2
     learning_rate: float = 1e-4
     iterations: int = 1000  # epochs over the n samples
     batch_size: int = 50
     ema_alpha: float = 0.01
     seed: int = 0
+
+    def __post_init__(self):
+        if self.hidden_layers < 1:
+            raise ValueError(f"MineConfig.hidden_layers is {self.hidden_layers}: the "
+                             "statistics network needs at least one hidden layer")
 
 
 @dataclass(frozen=True)
@@ -84,21 +103,30 @@ class _EmaLogMeanExp(torch.autograd.Function):
 class StackedStatisticsNetwork(nn.Module):
     """E statistics networks T_i(x, z) = MLP(concat[x, z]) as stacked tensors.
 
-    The first layer is split into its x rows and z rows, since concat[x, z] @ W1 =
-    x @ W1x + z @ W1z: the x product, the widest, is then shared by the joint and the
-    marginal pass, which differ only in the order of z.
+    `weights` holds the first layer as w1x, w1z, b1 and every later layer i (the hidden
+    H x H layers, then the H x 1 output) as w{i}, b{i}. The first layer is split into its
+    x rows and z rows, since concat[x, z] @ W1 = x @ W1x + z @ W1z: the x product, the
+    widest, is then shared by the joint and the marginal pass, which differ only in the
+    order of z.
     """
 
     def __init__(self, weights: dict[str, torch.Tensor]):
         super().__init__()
         self.w1x, self.w1z, self.b1 = (nn.Parameter(weights[k]) for k in ("w1x", "w1z", "b1"))
-        self.w2, self.b2 = nn.Parameter(weights["w2"]), nn.Parameter(weights["b2"])
-        self.w3, self.b3 = nn.Parameter(weights["w3"]), nn.Parameter(weights["b3"])
+        later = range(2, sum(key.startswith("b") for key in weights) + 1)
+        self.ws = nn.ParameterList(weights[f"w{i}"] for i in later)
+        self.bs = nn.ParameterList(weights[f"b{i}"] for i in later)
+
+    @property
+    def hidden_layers(self) -> int:
+        return len(self.ws)  # (hidden_layers - 1) H x H layers, then the output layer
 
     def head(self, h1: torch.Tensor) -> torch.Tensor:
         """(E, B, H) first-layer pre-activations -> (E, B) values of T."""
-        h2 = torch.relu(torch.baddbmm(self.b2, torch.relu(h1), self.w2))
-        return torch.baddbmm(self.b3, h2, self.w3).squeeze(-1)
+        h = torch.relu(h1)
+        for w, b in zip(self.ws[:-1], self.bs[:-1]):
+            h = torch.relu(torch.baddbmm(b, h, w))  # (E, B, H)
+        return torch.baddbmm(self.bs[-1], h, self.ws[-1]).squeeze(-1)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor,
                 shuffle: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -168,10 +196,12 @@ def _draw_one(dx: int, dz: int, dx_max: int, dz_max: int, n: int, config: MineCo
     w1 = _uniform((dx + dz, h), dx + dz, g)  # true fan_in; padded rows stay zero
     w1x, w1z = torch.zeros(dx_max, h), torch.zeros(dz_max, h)
     w1x[:dx], w1z[:dz] = w1[:dx], w1[dx:]
+    draws = {"w1x": w1x, "w1z": w1z, "b1": _uniform((1, h), dx + dz, g)}
+    for i in range(2, config.hidden_layers + 2):  # hidden H x H layers, then the output
+        width = 1 if i == config.hidden_layers + 1 else h
+        draws[f"w{i}"], draws[f"b{i}"] = _uniform((h, width), h, g), _uniform((1, width), h, g)
     return {
-        "w1x": w1x, "w1z": w1z, "b1": _uniform((1, h), dx + dz, g),
-        "w2": _uniform((h, h), h, g), "b2": _uniform((1, h), h, g),
-        "w3": _uniform((h, 1), h, g), "b3": _uniform((1, 1), h, g),
+        **draws,
         "order": _permutations(config.iterations, n, g),
         "marginal": _permutations(config.iterations * batches, b, g).view(
             config.iterations, batches, b),
@@ -189,9 +219,9 @@ def _draw(xs: list[torch.Tensor], zs: list[torch.Tensor], streams: Sequence[int]
            for x, z, s in zip(xs, zs, streams)]
     stacked = {k: torch.stack([p[k] for p in per]).to(device) for k in per[0]}
     # Drawn in float32 whatever the dtype: a float64 run is the same experiment, exacter.
-    weights = {k: stacked.pop(k).to(xs[0].dtype)
-               for k in ("w1x", "w1z", "b1", "w2", "b2", "w3", "b3")}
-    return _Draws(weights, stacked["order"], stacked["marginal"], stacked["final"])
+    order, marginal, final = (stacked.pop(k) for k in ("order", "marginal", "final"))
+    weights = {k: v.to(xs[0].dtype) for k, v in stacked.items()}
+    return _Draws(weights, order, marginal, final)
 
 
 def _padded(mats: list[torch.Tensor], device: torch.device) -> torch.Tensor:
@@ -257,6 +287,27 @@ def mine_estimates(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
     _train(net, x, z, draws, config, progress)
     with torch.no_grad():
         return donsker_varadhan(*net(x, z, draws.final))
+
+
+def mine_estimates_with_null(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+                             config: MineConfig = MineConfig(),
+                             device: torch.device | str = "cpu", progress: bool = False,
+                             seeds: Sequence[int] | None = None,
+                             dtype: torch.dtype = torch.float32
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """(estimates, nulls): MINE on each (x, z), and on (x, z[permutation]) with
+    permutation = null_permutation(n, config.seed).
+
+    One `mine_estimates` call trains both; the null of pair i uses pair i's stream, so it
+    differs from the estimate only in the pairing of the samples.
+    """
+    streams = list(range(len(pairs)) if seeds is None else seeds)
+    if len(streams) != len(pairs):
+        raise ValueError(f"got {len(streams)} seeds for {len(pairs)} pairs")
+    permutation = null_permutation(len(np.asarray(pairs[0][1])), config.seed) if pairs else None
+    nulls = [(x, np.asarray(z)[permutation]) for x, z in pairs]
+    both = mine_estimates([*pairs, *nulls], config, device, progress, streams + streams, dtype)
+    return both[:len(pairs)], both[len(pairs):]
 
 
 def mine_estimate(x: np.ndarray, z: np.ndarray, config: MineConfig = MineConfig(),

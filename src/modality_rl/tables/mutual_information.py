@@ -10,6 +10,10 @@ Appendix E.1) at that position. Every estimator of a table is trained at once.
 - no_context (Appendix E.3): for every block l and step t, I(s_t; T_l(s_t)) ("input") and
   I(a_t; T_l(s_t)) ("label"); Fig. 17 shows their mean and std over t.
 - data (Appendix H.2): I(s_t; a_t) and I(R_t; a_t) per step t of the probe batch.
+
+Every table has `mi` and, beside it, `mi_null`: the same estimator trained on x against
+z with its rows permuted (`metrics.mine.mine_estimates_with_null`), the value MINE gives
+when there is nothing to find. Both come from one training call.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from modality_rl.data.windows import WindowBatch
-from modality_rl.metrics.mine import MineConfig, mine_estimates
+from modality_rl.metrics.mine import MineConfig, mine_estimates_with_null
 from modality_rl.probes.dump import ProbeDump
 from modality_rl.tables import Dumps
 
@@ -40,7 +44,8 @@ def token_data(batch: WindowBatch, position: int) -> np.ndarray:
 def _estimate(rows: list[dict], pairs: list[tuple[np.ndarray, np.ndarray]],
               mine: MineConfig, device) -> pd.DataFrame:
     table = pd.DataFrame(rows)
-    table["mi"] = mine_estimates(pairs, mine, device=device, progress=True)
+    table["mi"], table["mi_null"] = mine_estimates_with_null(pairs, mine, device=device,
+                                                             progress=True)
     return table
 
 

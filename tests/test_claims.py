@@ -1,0 +1,247 @@
+"""Claim verdicts from hand-made tables: every verdict and every reason, the statistics on
+hand-computed values, the claims file against the pipeline, and the reports."""
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from docutils.core import publish_parts
+
+from helpers import REPO
+from modality_rl.analyses import all_tables
+from modality_rl.claims.report import (claims_markdown, claims_rst, claims_table,
+                                       configuration_differences, verdict_counts)
+from modality_rl.claims.statistics import STATISTICS
+from modality_rl.claims.verdicts import (Claim, ClaimTest, Comparison, claim_tables, evaluate,
+                                         load_claims)
+
+RUNS = [("hopper", 666), ("hopper", 42), ("walker2d", 666), ("walker2d", 42)]
+
+
+def claim(statistic: str, *comparisons: str, envs=None, **parameters) -> Claim:
+    return Claim(id="x", section="5", statement="s", figures=("Fig. 1",),
+                 tables=STATISTICS[statistic].tables, envs=envs,
+                 tests=(ClaimTest(statistic=statistic, parameters=parameters,
+                             comparisons=tuple(map(Comparison.parse, comparisons))),))
+
+
+def confusion(values: dict[tuple[str, int], dict[str, float]]) -> dict[str, pd.DataFrame]:
+    """gradient_confusion with min_cosine per (env, seed) and model."""
+    return {"gradient_confusion": pd.DataFrame(
+        [{"env": env, "seed": seed, "model": model, "min_cosine": value}
+         for (env, seed), models in values.items() for model, value in models.items()])}
+
+
+def test_reproduced_when_every_seed_of_every_env_holds():
+    tables = confusion({run: {"gpt2": -0.5, "random": -0.1} for run in RUNS})
+    verdict = evaluate(claim("min_gradient_cosine", "gpt2 < random"), tables)
+    assert verdict.verdict == "reproduced" and "2 envs, 2 seeds each" in verdict.reason
+    assert verdict.rows["value"].tolist() == pytest.approx([0.4] * 4)  # margins
+
+
+def test_not_reproduced_when_reversed_in_every_seed_of_one_env():
+    values = {run: {"gpt2": -0.5, "random": -0.1} for run in RUNS}
+    values["walker2d", 666] = values["walker2d", 42] = {"gpt2": -0.1, "random": -0.3}
+    verdict = evaluate(claim("min_gradient_cosine", "gpt2 < random"), confusion(values))
+    assert verdict.verdict == "not reproduced"
+    assert verdict.reason == "reversed in every seed: gpt2 < random in walker2d"
+
+
+def test_inconclusive_when_the_seeds_disagree():
+    values = {run: {"gpt2": -0.5, "random": -0.1} for run in RUNS}
+    values["hopper", 42] = {"gpt2": -0.1, "random": -0.3}
+    verdict = evaluate(claim("min_gradient_cosine", "gpt2 < random"), confusion(values))
+    assert verdict.verdict == "inconclusive"
+    assert verdict.reason == "spread across seeds overlaps zero: gpt2 < random in hopper"
+
+
+def test_inconclusive_with_fewer_than_two_seeds_and_env_restriction():
+    tables = confusion({run: {"gpt2": -0.5, "random": -0.1} for run in RUNS[:3]})
+    verdict = evaluate(claim("min_gradient_cosine", "gpt2 < random"), tables)
+    assert verdict.verdict == "inconclusive"
+    assert verdict.reason == "fewer than 2 seeds: gpt2 < random in walker2d"
+    # The claim about hopper alone has its two seeds.
+    only_hopper = claim("min_gradient_cosine", "gpt2 < random", envs=("hopper",))
+    assert evaluate(only_hopper, tables).verdict == "reproduced"
+
+
+def test_a_reversal_outweighs_an_inconclusive_env():
+    values = {run: {"gpt2": -0.1, "random": -0.3} for run in RUNS[:3]}  # walker2d: 1 seed
+    assert evaluate(claim("min_gradient_cosine", "gpt2 < random"),
+                    confusion(values)).verdict == "not reproduced"
+
+
+def test_inconclusive_when_a_table_is_missing_or_lacks_what_is_read():
+    verdict = evaluate(claim("min_gradient_cosine", "gpt2 < random"), {"gradient_confusion": None})
+    assert verdict.verdict == "inconclusive"
+    assert verdict.reason == "table missing: gradient_confusion"
+    tables = confusion({run: {"gpt2": -0.5, "random": -0.1} for run in RUNS})
+    verdict = evaluate(claim("min_gradient_cosine", "igpt < random"), tables)
+    assert verdict.verdict == "inconclusive" and "no igpt in the tables" in verdict.reason
+    old = {"mutual_information_hidden": mi_hidden({run: (1.0, 0.5) for run in RUNS}).drop(
+        columns="mi_null")}
+    verdict = evaluate(claim("mean_mi", "random > gpt2", depth="middle", quantity="input"), old)
+    assert verdict.verdict == "inconclusive" and "no column mi_null" in verdict.reason
+
+
+def mi_hidden(values: dict[tuple[str, int], tuple[float, float]], null: float = 0.3):
+    """mutual_information_hidden at the middle depth, two positions per model: random's
+    estimates (mean of 0.9 x and 1.1 x) and gpt2's, nulls `null` and `null` / 3."""
+    rows = []
+    for (env, seed), models in values.items():
+        for model, value in zip(("random", "gpt2"), models):
+            for position, scale in enumerate((0.9, 1.1)):
+                rows.append({"env": env, "seed": seed, "model": model, "depth": "middle",
+                             "quantity": "input", "position": position, "token": "state",
+                             "mi": value * scale, "mi_null": null / (1 + 2 * position)})
+    return pd.DataFrame(rows)
+
+
+def test_within_the_null_baseline_when_the_larger_side_is_not_above_its_null():
+    mi = claim("mean_mi", "random > gpt2", depth="middle", quantity="input")
+    above = evaluate(mi, {"mutual_information_hidden": mi_hidden({r: (1.0, 0.5) for r in RUNS})})
+    assert above.verdict == "reproduced"
+    # The null's 95th percentile over positions is 0.3 - 0.05 * 0.2 = 0.29: random's
+    # mean estimate of 0.25 is within it, though still above gpt2's.
+    within = evaluate(mi, {"mutual_information_hidden": mi_hidden({r: (0.25, 0.1) for r in RUNS})})
+    assert within.verdict == "inconclusive"
+    assert within.reason == "within the null baseline: random > gpt2 in hopper, walker2d"
+    assert within.rows["left_null"].tolist() == pytest.approx([0.29] * 4)
+
+
+def test_comparisons_parse_offsets_and_thresholds():
+    offset = Comparison.parse("no_context/gpt2 > main/gpt2 - 10")
+    assert (offset.left, offset.right, offset.offset) == ("no_context/gpt2", "main/gpt2", -10.0)
+    assert offset.margin(75.0, 80.0) == pytest.approx(5.0)
+    assert Comparison.parse("a < b + 2").margin(3.0, 2.0) == pytest.approx(1.0)
+    threshold = Comparison.parse("igpt > 0.5")
+    assert threshold.right == 0.5 and threshold.subjects == ["igpt"]
+    with pytest.raises(ValueError, match="comparison 'a >= b'"):
+        Comparison.parse("a >= b")
+
+
+def test_statistics_on_hand_computed_tables():
+    pre_post = pd.DataFrame({"env": "hopper", "seed": 1, "model": "random", "token": "state",
+                             "normalised_layer": range(4), "cka": [0.9, 0.7, 0.2, 0.4],
+                             "cka_null": [0.0, 0.01, 0.02, 0.03]})
+    halves = STATISTICS["mean_cka_pre_post"].compute({"cka_pre_post": pre_post}, token="state",
+                                                     split="depth_halves").set_index("subject")
+    assert halves.loc["random/shallow", "value"] == pytest.approx(0.8)
+    assert halves.loc["random/deep", "value"] == pytest.approx(0.3)
+    assert halves.loc["random/deep", "null"] == pytest.approx(0.0295)
+    above = pd.DataFrame({"env": ["hopper"] * 4 + ["walker2d"], "seed": 1, "model": "random",
+                          "token": "state", "threshold": [0.38, 0.38, 0.38, 0.23, 0.23],
+                          "layer": ["0.ln_1", "0.attn.c_attn", "1.ln_2", "1.mlp.c_fc", "0.ln_1"]})
+    share = STATISTICS["layer_norm_share_above_threshold"].compute(
+        {"cka_layers_above_threshold": above}, model="random", token="state", threshold=0.38)
+    share = share.set_index("env")["value"]
+    assert share["hopper"] == pytest.approx(2 / 3) and np.isnan(share["walker2d"])  # none above
+    gaps = pd.DataFrame({"env": "hopper", "seed": 1, "model": "gpt2", "method": "mean",
+                         "epoch": [1, 1, 2, 2, 2, 9], "block": [0, 1, 0, 1, 2, 0],
+                         "gap": [5.0, 5.0, 1.0, 4.0, 3.0, 9.0]})
+    focused = STATISTICS["mean_attention_gap"].compute(
+        {"attention_distance_gap": gaps}, epoch=4, focus_block=1).set_index("subject")["value"]
+    # Epoch 4 is not analysed: its nearest earlier one, 2, is used.
+    assert focused.to_dict() == {"gpt2/block1": 4.0, "gpt2/other_blocks": 2.0}
+
+
+def learning_curves(best: dict[str, list[float]]) -> pd.DataFrame:
+    """hopper seed 1: per experiment/model, returns and scores of epochs 1.. at 3600."""
+    rows = []
+    for subject, scores in best.items():
+        experiment, model = subject.split("/")
+        for epoch, score in enumerate(scores, start=1):
+            for metric, value in (("return_mean", score * 10), ("normalised_score_paper", score),
+                                  ("normalised_score_d4rl", score)):
+                rows.append({"experiment": experiment, "env": "hopper", "seed": 1,
+                             "model": model, "epoch": epoch, "metric": metric,
+                             "target_return": 3600, "value": value})
+    return pd.DataFrame(rows)
+
+
+def test_best_score_and_mean_over_epochs():
+    curves = {"learning_curves": learning_curves({"main/gpt2": [10, 70, 60],
+                                                  "no_context/gpt2": [5, 20, 65]})}
+    best = STATISTICS["best_normalised_score"].compute(curves).set_index("subject")["value"]
+    assert best.to_dict() == {"main/gpt2": 70, "no_context/gpt2": 65}
+    mean = STATISTICS["mean_over_epochs"].compute(
+        curves, experiment="no_context", metric="normalised_score_paper")
+    assert mean["value"].tolist() == pytest.approx([30.0])
+
+
+def test_the_claims_file_names_real_tables_and_statistics():
+    claims = load_claims(REPO / "resources" / "claims.yaml")
+    assert 12 <= len(claims) <= 20 and len({c.id for c in claims}) == len(claims)
+    for c in claims:
+        assert set(c.tables) <= set(all_tables()), c.id
+        for test in c.tests:
+            assert test.statistic in STATISTICS, c.id
+            assert set(STATISTICS[test.statistic].tables) <= set(c.tables), c.id
+    # Every section of the paper's results is covered.
+    sections = " ".join(c.section for c in claims)
+    for section in ("Table 1", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6.1", "5.6.2", "abstract"):
+        assert section in sections
+    assert set(claim_tables(claims)) >= {"cka_pre_post", "mutual_information_hidden",
+                                         "learning_curves", "attention_distance_gap"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"tests": [{"statistic": "median", "parameters": {}, "comparisons": ["a > b"]}]},
+     "claim T1a: unknown statistic 'median'"),
+    ({"tables": ["learning_curves", "fig1"]}, "claim T1a: tables \\['fig1'\\] are not tables"),
+    ({"tables": []}, "claim T1a: statistic best_normalised_score reads \\['learning_curves'\\]"),
+])
+def test_a_bad_claims_file_is_refused_naming_the_claim(tmp_path, change, message):
+    entries = yaml.safe_load((REPO / "resources/claims.yaml").read_text())
+    entries[0].update(change)
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump(entries))
+    with pytest.raises(ValueError, match=message):
+        load_claims(path)
+
+
+def test_reports_carry_every_claim_the_caveat_and_the_counts():
+    tables = confusion({run: {"gpt2": -0.5, "random": -0.1} for run in RUNS})
+    verdicts = [evaluate(claim("min_gradient_cosine", "gpt2 < random"), tables),
+                evaluate(replace(claim("min_gradient_cosine", "igpt < random"), id="y"), tables)]
+    assert verdict_counts(verdicts) == {"reproduced": 1, "not_reproduced": 0,
+                                        "inconclusive": 1, "claims": 2}
+    differences = configuration_differences({"a": {"b": 1, "c": 2}, "d": 3},
+                                            {"a": {"b": 1, "c": 5}, "d": 3, "e": 0})
+    assert differences == ["a.c", "e"]
+    quick = claims_markdown(verdicts, differences)
+    assert "Not the paper's configuration" in quick and "too small" in quick
+    assert "no igpt in the tables" in quick and "only the paper" in quick.lower()
+    assert "Not the paper's" not in claims_markdown(verdicts, [])
+    html = publish_parts(claims_rst(verdicts, differences), writer="html",
+                         settings_overrides={"halt_level": 2})["html_body"]
+    assert html.count("<td><strong>reproduced</strong></td>") == 1 and "gpt2 &lt; random" in html
+    table = claims_table(verdicts)
+    assert table.groupby("claim")["verdict"].nunique().max() == 1 and len(table) == 4 + 1
+
+
+def test_script_writes_every_output(tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    confusion({run: {"gpt2": -0.5, "random": -0.1, "igpt": -0.6} for run in RUNS})[
+        "gradient_confusion"].to_csv(tables / "gradient_confusion.csv", index=False)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    out = {ext: tmp_path / f"claims.{ext}" for ext in ("md", "csv", "rst", "json")}
+    spec = {"claims": str(REPO / "resources/claims.yaml"), "config": config,
+            "tables": {table: str(tables / f"{table}.csv") for table in all_tables()},
+            "paper_config": str(REPO / "config.yaml"), **{k: str(v) for k, v in out.items()}}
+    result = subprocess.run([sys.executable, REPO / "scripts/claims.py", json.dumps(spec)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    claims = load_claims(REPO / "resources" / "claims.yaml")
+    md = out["md"].read_text()
+    assert all(f"| {c.id} (" in md for c in claims) and "paper's configuration" in md
+    assert json.loads(out["json"].read_text())["claims"] == len(claims)
+    written = pd.read_csv(out["csv"]).drop_duplicates("claim").set_index("claim")["verdict"]
+    assert written.pop("5.4a") == "reproduced"  # the one claim whose table is here
+    assert set(written) == {"inconclusive"}
