@@ -28,12 +28,12 @@ include: "rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         data_targets(),
         train_targets(),
         table_targets(),
         figure_targets(),
-    default_target: True
 
 
 # One target rule per stage of dvc.yaml: `snakemake <stage>_stage` builds exactly the

@@ -17,6 +17,10 @@ from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
 from modality_rl.models.decision_transformer import DecisionTransformer
 
 
+# Table 3's dropout (config key training.dropout).
+PAPER_DROPOUT = Dropout(embedding=0.1, attention=0.1, residual=0.2)
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context-length", type=int, default=20)
     parser.add_argument("--n-layer", type=int, default=3)
@@ -29,7 +33,8 @@ def random_decision_transformer(args: argparse.Namespace) -> DecisionTransformer
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     spec = env_spec(args.env)
-    body = random_body(RandomBodyConfig(args.n_layer, args.n_embd, 1, "relu"), Dropout())
+    body = random_body(RandomBodyConfig(n_layer=args.n_layer, n_embd=args.n_embd, n_head=1,
+                                        activation="relu"), PAPER_DROPOUT)
     return DecisionTransformer(body, spec.obs_dim, spec.act_dim)
 
 

@@ -87,9 +87,11 @@ def main() -> None:
     args = parser.parse_args()
     model = random_decision_transformer(args)
     spec = env_spec(args.env)
-    cfg = EvalConfig(args.env, tuple(6000.0 - 1000 * t for t in range(args.targets)),
-                     args.episodes, args.context_length, np.zeros(spec.obs_dim),
-                     np.ones(spec.obs_dim), seed=0, max_episode_steps=args.max_episode_steps)
+    cfg = EvalConfig(env=args.env,
+                     target_returns=tuple(6000.0 - 1000 * t for t in range(args.targets)),
+                     episodes=args.episodes, context_length=args.context_length,
+                     state_mean=np.zeros(spec.obs_dim), state_std=np.ones(spec.obs_dim),
+                     seed=0, max_episode_steps=args.max_episode_steps)
     variants = args.variants.split(",")
     timings = {}
     if "sequential" in variants:

@@ -42,21 +42,21 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from _model import random_trajectories
+from _model import PAPER_DROPOUT, random_trajectories
 
 from modality_rl.data.trajectories import state_statistics
 from modality_rl.data.windows import WindowSampler
 from modality_rl.envs import env_spec
 from modality_rl.evaluation import EvalConfig, Evaluator
-from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
+from modality_rl.models.backbones import RandomBodyConfig, random_body
 from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.runs import enumerate_runs, experiment_epochs
 from modality_rl.training import masked_action_mse
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
-BODIES = {"random": RandomBodyConfig(12, 768, 1, "relu"),
-          "gpt2": RandomBodyConfig(12, 768, 12, "gelu_new"),
-          "igpt": RandomBodyConfig(24, 512, 8, "quick_gelu")}
+BODIES = {"random": RandomBodyConfig(n_layer=12, n_embd=768, n_head=1, activation="relu"),
+          "gpt2": RandomBodyConfig(n_layer=12, n_embd=768, n_head=12, activation="gelu_new"),
+          "igpt": RandomBodyConfig(n_layer=24, n_embd=512, n_head=8, activation="quick_gelu")}
 PRECISIONS = ("fp32", "tf32", "bf16")
 TRAIN_ENV = "hopper"  # the training step hardly depends on the env's few input dims
 
@@ -70,7 +70,7 @@ def body_of(model: str) -> str:
 def decision_transformer(body: str, env: str, device: torch.device) -> DecisionTransformer:
     torch.manual_seed(0)
     spec = env_spec(env)
-    return DecisionTransformer(random_body(BODIES[body], Dropout()), spec.obs_dim,
+    return DecisionTransformer(random_body(BODIES[body], PAPER_DROPOUT), spec.obs_dim,
                                spec.act_dim).to(device)
 
 
@@ -167,8 +167,10 @@ def evaluation_costs(args, config, device) -> dict:
         episodes = config["evaluation"]["episodes"]
         n = len(targets) * episodes
         for k in args.ks:
-            cfg = EvalConfig(env, targets, episodes, k, np.zeros(spec.obs_dim),
-                             np.ones(spec.obs_dim), seed=0, max_episode_steps=args.eval_steps)
+            cfg = EvalConfig(env=env, target_returns=targets, episodes=episodes,
+                             context_length=k, state_mean=np.zeros(spec.obs_dim),
+                             state_std=np.ones(spec.obs_dim), seed=0,
+                             max_episode_steps=args.eval_steps)
             for workers in args.workers:
                 start = time.perf_counter()
                 with Evaluator(cfg, workers=workers) as evaluator:
@@ -223,10 +225,11 @@ def packing_gains(args, batch_size) -> dict:
                 try:
                     rank, body, k, step_ms = results.get(timeout=5)
                     break
-                except queue.Empty:
+                except queue.Empty as nothing_yet:
                     failed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
                     if failed:
-                        raise RuntimeError(f"packed training processes exited with {failed}")
+                        raise RuntimeError(f"packed training processes exited with {failed}"
+                                           ) from nothing_yet
             ms.setdefault(n, {}).setdefault(body, {}).setdefault(k, []).append(step_ms)
         for process in processes:
             process.join()

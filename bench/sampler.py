@@ -73,7 +73,7 @@ def main() -> None:
         variants[f"gather_torch_{device.type}"] = (gather.to(device), device)
     report = {**vars(args), "storage_build_s": build_s,
               "storage_mb": gather.storage.nbytes / 2**20}
-    for name, (sampler, device) in variants.items():
+    for sampler, _ in variants.values():
         assert_identical(before, sampler, args.batch_size)
     # Interleaved rounds, median per variant: load from other processes hits all alike.
     rounds = {name: [] for name in variants}

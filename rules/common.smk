@@ -1,28 +1,52 @@
-# Helpers shared by every rule file: paths of the contracts, wildcard constraints,
-# and the environment the shell commands run in. No rule lives here.
+# Helpers shared by the rule files, and no rules. The run list, the paths of the
+# contracts (modality_rl.paths), the target lists of each stage, and the job spec each
+# rule hands its script.
+#
+# Every job runs `python {params.script} {params.spec:q}`. The spec is a JSON object that
+# the script loads into its job dataclass (scripts/<job>.py). Spec builders return plain
+# data; `job_spec` turns them into params functions of canonical JSON, so that reordering
+# keys in a YAML file changes no params and reruns nothing.
 
 import json
+import os
 import sys
 from pathlib import Path
 
 # Scripts import the library of this checkout, whether or not it was pip-installed.
 SRC_DIR = Path(workflow.basedir) / "src"
-SCRIPTS = Path(workflow.basedir) / "scripts"
 shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
-# The run list is library logic (modality_rl.runs imports no torch, so planning stays fast).
+# Planning is library logic (these modules import no torch, so planning stays fast).
 sys.path.insert(0, str(SRC_DIR))
-from modality_rl.runs import RUNS_DIR, Run, enumerate_runs, pretrained_weights, run_settings
-from modality_rl.analyses import (DATA_TABLES, LEARNING_CURVES, PROBES_DIR, TABLES, TABLES_DIR,
-                                  all_tables, analysed_runs, analysis_epochs, gradient_epoch,
-                                  partitions, probe_dir, probe_dump_path, probed_epochs,
-                                  table_partition)
+from modality_rl import paths
+from modality_rl.analyses import (
+    ANALYSES,
+    DATA_TABLES,
+    LEARNING_CURVES,
+    all_tables,
+    analysed_runs,
+    analysis_epochs,
+    analysis_settings,
+    gradient_epoch,
+    partitions,
+    probe_dir,
+    probe_dump_path,
+    probed_epochs,
+    table_partition,
+)
+from modality_rl.data.sources import D4RLSources
+from modality_rl.figures.catalogue import data_figures
+from modality_rl.figures.draw import figure_inputs
+from modality_rl.runs import Run, enumerate_runs, pretrained_weights, run_settings
+from modality_rl.tables.paper import PAPER_TABLES
 
 CONDA_ENV = "../envs/modality_rl.yaml"
 RUNS = enumerate_runs(config)
-DATA_DIR = f"results/data/{config['data']['source']}"
-
-
+SOURCE = config["data"]["source"]
+# Read by the figure and paper-table jobs, and declared as their inputs.
+CATALOGUE = "resources/figures.tsv"
+PUBLISHED = "resources/paper_tables.tsv"
+FIGURES = data_figures(CATALOGUE)
 # Which pre-training modality stands in for configured weights offline (source: pretrain).
 PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image"}
 
@@ -36,26 +60,58 @@ wildcard_constraints:
     seed=r"\d+",
     epoch=r"\d+",
     table="|".join(all_tables()),
+    figure=r"\d\d",
+    number="|".join(str(n) for n in PAPER_TABLES),
 
 
+def script(name):
+    """The script a rule runs, as a path from the working directory (stable, so it never
+    changes a job's params)."""
+    return os.path.relpath(Path(workflow.basedir) / "scripts" / f"{name}.py")
+
+
+def config_json(value):
+    """Config-derived params as canonical JSON: Snakemake reruns a job whose params text
+    changed, and reordering keys in a YAML file must not retrain anything."""
+    return json.dumps(value, sort_keys=True)
+
+
+def job_spec(build):
+    """`build(wildcards, input, output)` -> the job's spec, as a params function."""
+
+    def spec(wildcards, input, output):
+        return config_json(build(wildcards, input, output))
+
+    return spec
+
+
+# -- data ------------------------------------------------------------------------------
 def dataset_path(env, dataset):
     """contract: HDF5. The D4RL v2 file of (env, dataset) from the configured source."""
-    return f"{DATA_DIR}/{env}_{dataset}-v2.hdf5"
+    return paths.fill(paths.DATASET, source=SOURCE, env=env, dataset=dataset)
 
 
 def probe_batch_path(env):
-    return f"{DATA_DIR}/{env}_{config['dataset']}_probe.hdf5"
+    return paths.fill(paths.PROBE_BATCH, source=SOURCE, env=env, dataset=config["dataset"])
 
 
 def reference_returns_path(env):
-    return f"{DATA_DIR}/{env}_reference_returns.json"
+    return paths.fill(paths.REFERENCE_RETURNS, source=SOURCE, env=env)
+
+
+def random_dataset_input(wildcards):
+    """The paper's normalisation reads the random set. Where no configured source can serve
+    it (the Hub mirror has none), that convention is reported missing instead."""
+    if SOURCE == "d4rl" and not D4RLSources.from_config(config["data"]["d4rl"]).provides("random"):
+        return []
+    return dataset_path(wildcards.env, "random")
 
 
 def behaviour_policy_input(wildcards):
     """The random set needs no policy; medium and expert roll out the env's SAC agent."""
     if wildcards.dataset == "random":
         return []
-    return f"results/data/synthetic/behaviour/{wildcards.env}_sac.zip"
+    return paths.fill(paths.BEHAVIOUR_POLICY, env=wildcards.env)
 
 
 def data_targets():
@@ -66,13 +122,65 @@ def data_targets():
     ]
 
 
+@job_spec
+def fetch_spec(wildcards, input, output):
+    return {
+        "env": wildcards.env,
+        "dataset": wildcards.dataset,
+        "d4rl": config["data"]["d4rl"],
+        "out": output[0],
+    }
+
+
+@job_spec
+def behaviour_policy_spec(wildcards, input, output):
+    synthetic = config["data"]["synthetic"]
+    return {
+        "env": wildcards.env,
+        "seed": synthetic["seed"],
+        "policy": synthetic["behaviour_policy"],
+        "out": output[0],
+    }
+
+
+@job_spec
+def synthesis_spec(wildcards, input, output):
+    synthetic = config["data"]["synthetic"]
+    return {
+        "env": wildcards.env,
+        "dataset": wildcards.dataset,
+        "seed": synthetic["seed"],
+        "transitions": synthetic["transitions"][wildcards.dataset],
+        "medium_action_noise": synthetic["medium_action_noise"],
+        "policy": input.policy or None,
+        "out": output[0],
+    }
+
+
+@job_spec
+def reference_returns_spec(wildcards, input, output):
+    return {
+        "env": wildcards.env,
+        "random": input.random or None,
+        "expert": input.expert,
+        "out": output[0],
+    }
+
+
+@job_spec
+def probe_batch_spec(wildcards, input, output):
+    return {
+        "dataset": input.dataset,
+        "probe": config["probe"],
+        "max_episode_steps": config["training"]["max_episode_steps"],
+        "returns_scale": config["training"]["returns_scale"],
+        "out": output[0],
+    }
+
+
+# -- pre-trained backbones -------------------------------------------------------------
 def pretrained_dir(modality):
-    return f"results/pretrained/{modality}"
-
-
-def cli_options(section):
-    """A flat config section as command-line options: {"n_layer": 3} -> "--n-layer 3"."""
-    return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in section.items())
+    return paths.fill(paths.PRETRAINED, modality=modality)
 
 
 def pretrained_location(weights):
@@ -83,26 +191,13 @@ def pretrained_location(weights):
     return {"name_or_path": spec["name"], "revision": spec.get("revision")}
 
 
-def run_of(wildcards):
-    return Run(wildcards.experiment, wildcards.model, wildcards.env, wildcards.dataset,
-               int(wildcards.seed))
-
-
-def config_json(value):
-    """Config-derived params as canonical JSON: Snakemake reruns a job whose params text
-    changed, and reordering keys in a YAML file must not retrain anything."""
-    return json.dumps(value, sort_keys=True)
-
-
-def run_settings_json(wildcards):
-    locations = {w: pretrained_location(w) for w in PRETRAINING_MODALITY}
-    return config_json(run_settings(config, run_of(wildcards), locations))
-
-
 def pretrained_inputs(wildcards):
     """The pipeline's own pre-trained models a run needs (none for hub or local weights)."""
-    return [pretrained_dir(PRETRAINING_MODALITY[w]) for w in pretrained_weights(wildcards.model)
-            if config["backbones"][w]["source"] == "pretrain"]
+    return [
+        pretrained_dir(PRETRAINING_MODALITY[w])
+        for w in pretrained_weights(wildcards.model)
+        if config["backbones"][w]["source"] == "pretrain"
+    ]
 
 
 def pretrain_targets():
@@ -110,93 +205,273 @@ def pretrain_targets():
     return sorted({p for run in RUNS for p in pretrained_inputs(run)})
 
 
+@job_spec
+def pretrain_spec(wildcards, input, output):
+    return {
+        "modality": wildcards.modality,
+        "pretraining": config["pretraining"][wildcards.modality],
+        "out": output[0],
+    }
+
+
+# -- training runs ---------------------------------------------------------------------
+def run_of(wildcards):
+    return Run(
+        experiment=wildcards.experiment,
+        model=wildcards.model,
+        env=wildcards.env,
+        dataset=wildcards.dataset,
+        seed=int(wildcards.seed),
+    )
+
+
+def settings_of(run):
+    """runs.run_settings of one run, with the configured weights' locations."""
+    return run_settings(config, run, {w: pretrained_location(w) for w in PRETRAINING_MODALITY})
+
+
 def train_targets():
-    return [f"{run.directory}/metrics.csv" for run in RUNS]
+    return [run.path(paths.RUN_METRICS) for run in RUNS]
 
 
-def run_json(wildcards):
-    return json.dumps({key: getattr(run_of(wildcards), key)
-                       for key in ("experiment", "model", "env", "dataset", "seed")})
+@job_spec
+def train_spec(wildcards, input, output):
+    run = run_of(wildcards)
+    return {
+        "settings": settings_of(run),
+        "dataset": input.dataset,
+        "reference_returns": input.reference_returns,
+        "work_dir": run.path(paths.RUN_WORK),
+        "metrics": output.metrics,
+        "checkpoints": output.checkpoints,
+    }
 
 
-# -- probes and tables -----------------------------------------------------------------
-def probed_epoch_options(wildcards):
-    return " ".join(map(str, probed_epochs(config, run_of(wildcards))))
-
-
-def gradient_options(wildcards):
-    """--gradient-epoch and --gradients for the run whose dumps carry the gradient probe."""
-    epoch = gradient_epoch(config, run_of(wildcards))
-    if epoch is None:
-        return ""
-    settings = {key: value for key, value in config["analysis"]["gradients"].items()
-                if key not in ("experiment", "epoch")}
-    return f"--gradient-epoch {epoch} --gradients {config_json(settings)!r}"
-
-
-def analysis_sources(wildcards, analysis, kind="dump"):
-    """{model: {epoch: path}}: the probe dumps (or checkpoint files) a partition reads."""
-    runs = analysed_runs(config, analysis, wildcards.env, wildcards.dataset, int(wildcards.seed))
-    epochs = analysis_epochs(config, analysis, wildcards.env)
-    if kind == "dump":
-        return {run.model: {e: probe_dump_path(run, e) for e in epochs} for run in runs}
-    return {run.model: {e: f"{run.directory}/checkpoints/epoch{e}.pt" for e in epochs}
-            for run in runs}
-
-
-def analysis_inputs(analysis, kind="dump"):
-    """Input function: the runs' probe directories, or (checkpoints) checkpoint directories."""
-    def inputs(wildcards):
-        runs = analysed_runs(config, analysis, wildcards.env, wildcards.dataset,
-                             int(wildcards.seed))
-        if kind == "dump":
-            return [probe_dir(run) for run in runs]
-        return [f"{run.directory}/checkpoints" for run in runs]
-    return inputs
-
-
-def input_options(analysis, kind="dump"):
-    def options(wildcards):
-        return " ".join(f"--input {model} {epoch} {path}" for model, by_epoch
-                        in analysis_sources(wildcards, analysis, kind).items()
-                        for epoch, path in by_epoch.items())
-    return options
-
-
-def output_options(wildcards, output):
-    return " ".join(f"--out {name} {path}" for name, path in output.items())
-
-
-def analysis_epoch_options(analysis):
-    def options(wildcards):
-        return " ".join(map(str, analysis_epochs(config, analysis, wildcards.env)))
-    return options
-
-
-def coordinates_json(analysis):
-    def coordinates(wildcards):
-        return json.dumps({"experiment": config["analysis"][analysis]["experiment"],
-                           "env": wildcards.env, "dataset": wildcards.dataset,
-                           "seed": int(wildcards.seed)})
-    return coordinates
-
-
-def table_outputs(analysis):
-    """The partition of each of the analysis' tables, as named outputs."""
-    return {name: f"{TABLES_DIR}/{name}/{{env}}-{{dataset}}_seed{{seed}}.csv"
-            for name in TABLES[analysis]}
-
-
-def mine_json():
-    settings = config["analysis"]["mutual_information"]
-    return config_json({key: value for key, value in settings.items()
-                       if key not in ("experiment", "epoch")})
-
-
+# -- probes ----------------------------------------------------------------------------
 def probe_targets():
     """The probe directory of every run some analysis reads."""
     return [probe_dir(run) for run in RUNS if probed_epochs(config, run)]
 
 
+@job_spec
+def probe_spec(wildcards, input, output):
+    run = run_of(wildcards)
+    epoch = gradient_epoch(config, run)
+    return {
+        "settings": settings_of(run),
+        "epochs": probed_epochs(config, run),
+        "gradient_epoch": epoch,
+        "gradients": None if epoch is None else analysis_settings(config, "gradients"),
+        "checkpoints": input.checkpoints,
+        "probe_batch": input.probe_batch,
+        "out": output[0],
+    }
+
+
+# -- metric tables ---------------------------------------------------------------------
+def partition_runs(analysis, wildcards):
+    return analysed_runs(config, analysis, wildcards.env, wildcards.dataset, int(wildcards.seed))
+
+
+def analysis_inputs(analysis):
+    """Input function: the probe directories (or checkpoint directories) of the runs one
+    partition of `analysis` reads."""
+    reads_dumps = ANALYSES[analysis].reads == "dump"
+
+    def inputs(wildcards):
+        return [
+            probe_dir(run) if reads_dumps else run.path(paths.RUN_CHECKPOINTS)
+            for run in partition_runs(analysis, wildcards)
+        ]
+
+    return inputs
+
+
+# Memory of one table job, MB.
+TABLE_MEM_MB = {
+    "cka": 8000,
+    "mutual_information": 16000,
+    "parameter_change": 8000,
+    "gradients": 2000,
+    "attention_distance": 8000,
+}
+
+
+def analysis_outputs(analysis):
+    """The partition of each of the analysis' tables, as named outputs."""
+    return {
+        table: paths.partial(paths.TABLE_PARTITION, table=table)
+        for table in ANALYSES[analysis].tables
+    }
+
+
+def analysis_spec(analysis):
+    reads_dumps = ANALYSES[analysis].reads == "dump"
+
+    def build(wildcards, input, output):
+        epochs = analysis_epochs(config, analysis, wildcards.env)
+        runs = partition_runs(analysis, wildcards)
+        return {
+            "analysis": analysis,
+            "epochs": epochs,
+            "inputs": {
+                run.model: {
+                    e: (
+                        probe_dump_path(run, e)
+                        if reads_dumps
+                        else paths.checkpoint(run.path(paths.RUN_CHECKPOINTS), e)
+                    )
+                    for e in epochs
+                }
+                for run in runs
+            },
+            "coordinates": {
+                "experiment": config["analysis"][analysis]["experiment"],
+                "env": wildcards.env,
+                "dataset": wildcards.dataset,
+                "seed": int(wildcards.seed),
+            },
+            "settings": (
+                analysis_settings(config, analysis) if ANALYSES[analysis].table_settings else {}
+            ),
+            "out": dict(output.items()),
+        }
+
+    return job_spec(build)
+
+
+@job_spec
+def mutual_information_data_spec(wildcards, input, output):
+    return {
+        "probe_batch": input.probe_batch,
+        "coordinates": {"env": wildcards.env, "dataset": wildcards.dataset},
+        "mine": analysis_settings(config, "mutual_information"),
+        "out": output[0],
+    }
+
+
+def learning_curve_runs(wildcards):
+    return [
+        run
+        for run in RUNS
+        if (run.experiment, run.env, run.dataset, run.seed)
+        == (wildcards.experiment, wildcards.env, wildcards.dataset, int(wildcards.seed))
+    ]
+
+
+def learning_curve_metrics(wildcards):
+    return [run.path(paths.RUN_METRICS) for run in learning_curve_runs(wildcards)]
+
+
+@job_spec
+def learning_curve_spec(wildcards, input, output):
+    return {
+        "metrics": {
+            run.model: run.path(paths.RUN_METRICS) for run in learning_curve_runs(wildcards)
+        },
+        "coordinates": {
+            "experiment": wildcards.experiment,
+            "env": wildcards.env,
+            "dataset": wildcards.dataset,
+            "seed": int(wildcards.seed),
+        },
+        "out": output[0],
+    }
+
+
+def table_partitions(wildcards):
+    return partitions(config, wildcards.table)
+
+
+@job_spec
+def gather_spec(wildcards, input, output):
+    return {"partitions": list(input), "out": output[0]}
+
+
 def table_targets():
-    return [f"{TABLES_DIR}/{table}.csv" for table in all_tables()]
+    return [paths.fill(paths.TABLE, table=table) for table in all_tables()]
+
+
+# -- figures and the paper's tables ----------------------------------------------------
+def figure_targets():
+    figures = [
+        paths.fill(paths.FIGURE, figure=f"{n:02d}", ext=ext)
+        for n in FIGURES
+        for ext in ("pdf", "png")
+    ]
+    tables = [
+        paths.fill(paths.PAPER_TABLE, number=n, ext=ext)
+        for n in PAPER_TABLES
+        for ext in ("csv", "md")
+    ]
+    metrics = [paths.fill(paths.PAPER_TABLE_METRICS, number=n) for n in PAPER_TABLES]
+    plots = [paths.fill(paths.CURVES_PLOT, env=env) for env in config["envs"]]
+    return figures + tables + [paths.fill(paths.PAPER_TABLE, number=3, ext="md")] + metrics + plots
+
+
+def figure_tables(wildcards):
+    """The table partitions a figure's panels read."""
+    return figure_inputs(FIGURES[int(wildcards.figure)], config["dataset"])
+
+
+def figure_caption(wildcards):
+    return FIGURES[int(wildcards.figure)][0].caption
+
+
+@job_spec
+def figure_spec(wildcards, input, output):
+    return {
+        "figure": int(wildcards.figure),
+        "catalogue": input.catalogue,
+        "dataset": config["dataset"],
+        "pdf": output.pdf,
+        "png": output.png,
+    }
+
+
+def learning_curve_partitions(experiment, envs, seeds):
+    return [
+        table_partition(LEARNING_CURVES, env, config["dataset"], seed, experiment)
+        for env in envs
+        for seed in seeds
+    ]
+
+
+def paper_table_curves(wildcards):
+    """The learning-curve partitions of the table's experiment, envs and seeds."""
+    table = PAPER_TABLES[int(wildcards.number)]
+    return learning_curve_partitions(
+        table.experiment, config["envs"], table.seeds or config["seeds"]
+    )
+
+
+@job_spec
+def paper_table_spec(wildcards, input, output):
+    return {
+        "number": int(wildcards.number),
+        "curves": list(input.curves),
+        "published": input.published,
+        "reference_returns": list(input.reference_returns),
+        "csv": output.csv,
+        "md": output.md,
+        "json": output.json,
+    }
+
+
+@job_spec
+def configuration_table_spec(wildcards, input, output):
+    return {
+        "config": {
+            key: config[key] for key in ("training", "backbones", "experiments", "evaluation")
+        },
+        "md": output[0],
+    }
+
+
+def learning_curve_plot_curves(wildcards):
+    return learning_curve_partitions("main", [wildcards.env], config["seeds"])
+
+
+@job_spec
+def learning_curve_plot_spec(wildcards, input, output):
+    return {"curves": list(input), "out": output[0]}

@@ -1,121 +1,102 @@
 # Data stage: D4RL v2 datasets (real or synthetic), reference returns and probe batches.
 
-D4RL = config["data"]["d4rl"]
-SYNTHETIC = config["data"]["synthetic"]
-BEHAVIOUR = SYNTHETIC["behaviour_policy"]
 
-
+# The checksum list (data.d4rl.checksums) is read and, on a first download, appended to:
+# it is a param rather than an input, or every recorded sum would rerun the other fetches.
 rule fetch_d4rl_dataset:
     output:
-        "results/data/d4rl/{env}_{dataset}-v2.hdf5",
-    params:
-        local_dir=D4RL["local_dir"],
-        url=D4RL["url"],
-        checksums=D4RL["checksums"],
+        paths.partial(paths.DATASET, source="d4rl"),
     log:
-        "results/logs/data/fetch_d4rl_dataset/{env}_{dataset}.log",
+        paths.log("data/fetch_d4rl_dataset/{env}_{dataset}"),
     benchmark:
-        "results/benchmarks/data/fetch_d4rl_dataset/{env}_{dataset}.tsv"
-    resources:
-        mem_mb=4000,
+        paths.benchmark("data/fetch_d4rl_dataset/{env}_{dataset}")
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=4000,
+    params:
+        script=script("fetch_d4rl"),
+        spec=fetch_spec,
     shell:
-        "python {SCRIPTS}/fetch_d4rl.py --env {wildcards.env} --dataset {wildcards.dataset}"
-        " --local-dir {params.local_dir:q} --url {params.url:q} --checksums {params.checksums:q}"
-        " --out {output} > {log} 2>&1"
+        "python {params.script} {params.spec:q} > {log} 2>&1"
 
 
 rule train_behaviour_policy:
     output:
-        "results/data/synthetic/behaviour/{env}_sac.zip",
-    params:
-        seed=SYNTHETIC["seed"],
-        total_steps=BEHAVIOUR["total_steps"],
-        learning_starts=BEHAVIOUR["learning_starts"],
-        batch_size=BEHAVIOUR["batch_size"],
-        hidden_sizes=BEHAVIOUR["hidden_sizes"],
+        paths.BEHAVIOUR_POLICY,
     log:
-        "results/logs/data/train_behaviour_policy/{env}.log",
+        paths.log("data/train_behaviour_policy/{env}"),
     benchmark:
-        "results/benchmarks/data/train_behaviour_policy/{env}.tsv"
+        paths.benchmark("data/train_behaviour_policy/{env}")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        CONDA_ENV
+    params:
+        script=script("train_behaviour_policy"),
+        spec=behaviour_policy_spec,
     shell:
-        "python {SCRIPTS}/train_behaviour_policy.py --env {wildcards.env} --seed {params.seed}"
-        " --total-steps {params.total_steps} --learning-starts {params.learning_starts}"
-        " --batch-size {params.batch_size} --hidden-sizes {params.hidden_sizes}"
-        " --out {output} > {log} 2>&1"
+        "python {params.script} {params.spec:q} > {log} 2>&1"
 
 
 rule synthesize_dataset:
     input:
         policy=behaviour_policy_input,
     output:
-        "results/data/synthetic/{env}_{dataset}-v2.hdf5",
-    params:
-        seed=SYNTHETIC["seed"],
-        transitions=lambda wildcards: SYNTHETIC["transitions"][wildcards.dataset],
-        noise=SYNTHETIC["medium_action_noise"],
-        policy_arg=lambda wildcards, input: f"--policy {input.policy}" if input.policy else "",
+        paths.partial(paths.DATASET, source="synthetic"),
     log:
-        "results/logs/data/synthesize_dataset/{env}_{dataset}.log",
+        paths.log("data/synthesize_dataset/{env}_{dataset}"),
     benchmark:
-        "results/benchmarks/data/synthesize_dataset/{env}_{dataset}.tsv"
+        paths.benchmark("data/synthesize_dataset/{env}_{dataset}")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        CONDA_ENV
+    params:
+        script=script("synthesize_dataset"),
+        spec=synthesis_spec,
     shell:
-        "python {SCRIPTS}/synthesize_dataset.py --env {wildcards.env} --dataset {wildcards.dataset}"
-        " --seed {params.seed} --transitions {params.transitions}"
-        " --medium-action-noise {params.noise} {params.policy_arg} --out {output} > {log} 2>&1"
+        "python {params.script} {params.spec:q} > {log} 2>&1"
 
 
 rule reference_returns:
     input:
-        random=lambda wildcards: dataset_path(wildcards.env, "random"),
+        random=random_dataset_input,
         expert=lambda wildcards: dataset_path(wildcards.env, "expert"),
     output:
-        reference_returns_path("{env}"),
+        paths.partial(paths.REFERENCE_RETURNS, source=SOURCE),
     log:
-        "results/logs/data/reference_returns/{env}.log",
+        paths.log("data/reference_returns/{env}"),
     benchmark:
-        "results/benchmarks/data/reference_returns/{env}.tsv"
-    resources:
-        mem_mb=4000,
+        paths.benchmark("data/reference_returns/{env}")
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=4000,
+    params:
+        script=script("reference_returns"),
+        spec=reference_returns_spec,
     shell:
-        "python {SCRIPTS}/reference_returns.py --env {wildcards.env}"
-        " --random {input.random} --expert {input.expert} --out {output} > {log} 2>&1"
+        "python {params.script} {params.spec:q} > {log} 2>&1"
 
 
 rule probe_batch:
     input:
-        lambda wildcards: dataset_path(wildcards.env, config["dataset"]),
+        dataset=lambda wildcards: dataset_path(wildcards.env, config["dataset"]),
     output:
-        probe_batch_path("{env}"),
-    params:
-        size=config["probe"]["batch_size"],
-        context_length=config["probe"]["context_length"],
-        seed=config["probe"]["seed"],
-        max_episode_steps=config["training"]["max_episode_steps"],
-        returns_scale=config["training"]["returns_scale"],
+        paths.partial(paths.PROBE_BATCH, source=SOURCE, dataset=config["dataset"]),
     log:
-        "results/logs/data/probe_batch/{env}.log",
+        paths.log("data/probe_batch/{env}"),
     benchmark:
-        "results/benchmarks/data/probe_batch/{env}.tsv"
-    resources:
-        mem_mb=4000,
+        paths.benchmark("data/probe_batch/{env}")
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=4000,
+    params:
+        script=script("make_probe_batch"),
+        spec=probe_batch_spec,
     shell:
-        "python {SCRIPTS}/make_probe_batch.py --dataset {input} --size {params.size}"
-        " --context-length {params.context_length} --seed {params.seed}"
-        " --max-episode-steps {params.max_episode_steps}"
-        " --returns-scale {params.returns_scale} --out {output} > {log} 2>&1"
+        "python {params.script} {params.spec:q} > {log} 2>&1"

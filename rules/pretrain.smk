@@ -3,18 +3,18 @@
 
 rule pretrain_backbone:
     output:
-        directory(pretrained_dir("{modality}")),
-    params:
-        options=lambda wildcards: cli_options(config["pretraining"][wildcards.modality]),
+        directory(paths.PRETRAINED),
     log:
-        "results/logs/pretrain/{modality}.log",
+        paths.log("pretrain/{modality}"),
     benchmark:
-        "results/benchmarks/pretrain/{modality}.tsv"
+        paths.benchmark("pretrain/{modality}")
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=4000,
-    conda:
-        CONDA_ENV
+    params:
+        script=script("pretrain_backbone"),
+        spec=pretrain_spec,
     shell:
-        "python {SCRIPTS}/pretrain_backbone.py --modality {wildcards.modality}"
-        " {params.options} --out {output} > {log} 2>&1"
+        "python {params.script} {params.spec:q} --threads {threads} > {log} 2>&1"

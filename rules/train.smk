@@ -1,7 +1,5 @@
 # Train stage: one job per run (experiment, model, env, dataset, seed). See modality_rl.runs.
 
-RUN_DIR = RUNS_DIR + "/{experiment}/{model}/{env}-{dataset}/seed{seed}"
-
 
 rule train_run:
     input:
@@ -9,24 +7,20 @@ rule train_run:
         reference_returns=lambda wildcards: reference_returns_path(wildcards.env),
         pretrained=pretrained_inputs,
     output:
-        metrics=f"{RUN_DIR}/metrics.csv",
-        checkpoints=directory(f"{RUN_DIR}/checkpoints"),
-    params:
-        settings=run_settings_json,
-        work_dir=f"{RUN_DIR}/work",
-        bf16="--bf16" if config["training"]["bf16"] else "",
+        metrics=paths.RUN_METRICS,
+        checkpoints=directory(paths.RUN_CHECKPOINTS),
     log:
-        "results/logs/train/{experiment}/{model}/{env}-{dataset}/seed{seed}.log",
+        paths.log(f"train/{paths.RUN_ID}"),
     benchmark:
-        "results/benchmarks/train/{experiment}/{model}/{env}-{dataset}/seed{seed}.tsv"
+        paths.benchmark(f"train/{paths.RUN_ID}")
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         gpu=1,
         mem_mb=8000,
-    conda:
-        CONDA_ENV
+    params:
+        script=script("train_run"),
+        spec=train_spec,
     shell:
-        "python {SCRIPTS}/train_run.py --settings {params.settings:q} --dataset {input.dataset}"
-        " --reference-returns {input.reference_returns} --work-dir {params.work_dir}"
-        " --metrics {output.metrics} --checkpoints {output.checkpoints}"
-        " --threads {threads} {params.bf16} > {log} 2>&1"
+        "python {params.script} {params.spec:q} --threads {threads} > {log} 2>&1"

@@ -1,20 +1,23 @@
 """Draw one paper figure from the metric tables: results/figures/figNN.pdf and .png."""
 
-import argparse
+from dataclasses import dataclass
 
-from modality_rl.cli import setup_logging
+from modality_rl.cli import parse_job
 from modality_rl.figures.draw import draw_catalogued_figure
 
 
+@dataclass(frozen=True, kw_only=True)
+class FigureJob:
+    figure: int  # the paper's figure number
+    catalogue: str  # resources/figures.tsv: the figure's panels
+    dataset: str  # the configured dataset, e.g. medium (its table partitions are read)
+    pdf: str
+    png: str
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--figure", type=int, required=True, help="the paper's figure number")
-    parser.add_argument("--dataset", required=True, help="the configured dataset, e.g. medium")
-    parser.add_argument("--pdf", required=True)
-    parser.add_argument("--png", required=True)
-    args = parser.parse_args()
-    setup_logging()
-    draw_catalogued_figure(args.figure, args.dataset, args.pdf, args.png)
+    job, _ = parse_job(FigureJob, __doc__)
+    draw_catalogued_figure(job.catalogue, job.figure, job.dataset, job.pdf, job.png)
 
 
 if __name__ == "__main__":

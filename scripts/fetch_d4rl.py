@@ -1,23 +1,23 @@
-"""Provide one verified D4RL v2 file: copied from a local directory or downloaded."""
+"""Provide one verified D4RL v2 file: a local copy, or the configured sources in order."""
 
-import argparse
+from dataclasses import dataclass
 
-from modality_rl.cli import setup_logging
+from modality_rl.cli import parse_job
 from modality_rl.data.d4rl import fetch_d4rl_dataset
+from modality_rl.data.sources import D4RLSources
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchJob:
+    env: str
+    dataset: str  # medium, random or expert
+    d4rl: D4RLSources  # config key data.d4rl: local_dir, the sources in order, checksums
+    out: str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--local-dir", required=True)
-    parser.add_argument("--url", required=True, help="template with {env} and {dataset}")
-    parser.add_argument("--checksums", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    setup_logging()
-    fetch_d4rl_dataset(args.env, args.dataset, args.out, local_dir=args.local_dir,
-                       url_template=args.url, checksums=args.checksums)
+    job, _ = parse_job(FetchJob, __doc__)
+    fetch_d4rl_dataset(job.env, job.dataset, job.out, sources=job.d4rl)
 
 
 if __name__ == "__main__":

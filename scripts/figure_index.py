@@ -8,10 +8,11 @@ from modality_rl.io import atomic_path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--catalogue", default="resources/figures.tsv")
     parser.add_argument("--out", default="docs/figures.md")
     args = parser.parse_args()
     with atomic_path(args.out) as tmp:
-        tmp.write_text(figure_index())
+        tmp.write_text(figure_index(args.catalogue))
 
 
 if __name__ == "__main__":

@@ -1,18 +1,20 @@
 """Gather a table's partitions into results/tables/<table>.csv."""
 
-import argparse
+from dataclasses import dataclass
 
-from modality_rl.cli import setup_logging
+from modality_rl.cli import parse_job
 from modality_rl.tables import concatenate_tables
 
 
+@dataclass(frozen=True, kw_only=True)
+class GatherJob:
+    partitions: tuple[str, ...]  # partition CSVs, in order
+    out: str
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--partitions", nargs="+", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    setup_logging()
-    concatenate_tables(args.partitions, args.out)
+    job, _ = parse_job(GatherJob, __doc__)
+    concatenate_tables(list(job.partitions), job.out)
 
 
 if __name__ == "__main__":

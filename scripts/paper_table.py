@@ -1,36 +1,44 @@
 """Table 1, 2 or 4 of the paper from learning-curve partitions: CSV, Markdown and JSON."""
 
-import argparse
 import json
 import logging
+from dataclasses import dataclass
 
 import pandas as pd
 
-from modality_rl.cli import setup_logging
-from modality_rl.figures.paper_tables import PAPER_TABLES, markdown, paper_table
-from modality_rl.figures.summaries import table_metrics
+from modality_rl.cli import parse_job
 from modality_rl.io import atomic_path
+from modality_rl.scores import load_reference_returns
 from modality_rl.tables import write_table
+from modality_rl.tables.paper import PAPER_TABLES, markdown, paper_table, published_numbers
+from modality_rl.tables.summaries import table_metrics
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperTableJob:
+    number: int  # 1, 2 or 4
+    curves: tuple[str, ...]  # learning_curves partitions of the table's experiment
+    published: str  # resources/paper_tables.tsv: the paper's numbers
+    reference_returns: tuple[str, ...]  # every env's: they say which convention is missing
+    csv: str
+    md: str
+    json: str  # the numbers alone, for dvc metrics
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--table", type=int, required=True, choices=sorted(PAPER_TABLES))
-    parser.add_argument("--curves", nargs="+", required=True, help="learning_curves partitions")
-    parser.add_argument("--csv", required=True)
-    parser.add_argument("--md", required=True)
-    parser.add_argument("--json", required=True, help="the numbers alone, for dvc metrics")
-    args = parser.parse_args()
-    setup_logging()
-    table = PAPER_TABLES[args.table]
-    long = paper_table(table, pd.concat([pd.read_csv(p) for p in args.curves]))
-    write_table(long, args.csv)
-    with atomic_path(args.md) as tmp:
+    job, _ = parse_job(PaperTableJob, __doc__)
+    table = PAPER_TABLES[job.number]
+    curves = pd.concat([pd.read_csv(p) for p in job.curves])
+    missing = {refs.env: refs.missing
+               for refs in map(load_reference_returns, job.reference_returns)}
+    long = paper_table(table, curves, published_numbers(job.published, job.number), missing)
+    write_table(long, job.csv)
+    with atomic_path(job.md) as tmp:
         tmp.write_text(markdown(table, long))
-    with atomic_path(args.json) as tmp:
+    with atomic_path(job.json) as tmp:
         tmp.write_text(json.dumps(table_metrics(long), indent=2) + "\n")
-    logging.info("Table %d from %d partitions: %d rows to %s, %s and %s", args.table,
-                 len(args.curves), len(long), args.csv, args.md, args.json)
+    logging.info("Table %d from %d partitions to %s, %s and %s", job.number, len(job.curves),
+                 job.csv, job.md, job.json)
 
 
 if __name__ == "__main__":

@@ -1,43 +1,44 @@
 """Probe a run's checkpoints: activations, attention and (at one epoch) gradients, one HDF5 each."""
 
-import argparse
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from modality_rl.cli import setup_logging
+from modality_rl import paths
+from modality_rl.cli import parse_job
 from modality_rl.devices import select_device
 from modality_rl.probes.gradients import GradientConfig
 from modality_rl.probes.run import probe_checkpoint
+from modality_rl.spec import SpecError
+from modality_rl.training import RunSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeJob:
+    settings: RunSettings  # the run's, as its training job had them
+    epochs: tuple[int, ...]  # the epochs some analysis reads
+    gradient_epoch: int | None  # the epoch whose dump carries the gradient probe, if any
+    gradients: GradientConfig | None  # config key analysis.gradients, less experiment and epoch
+    checkpoints: str  # the run's checkpoint directory
+    probe_batch: str
+    out: str  # directory for one dump per epoch
+
+    def __post_init__(self) -> None:
+        if (self.gradient_epoch is None) != (self.gradients is None):
+            raise SpecError("gradient_epoch and gradients go together: give both or neither")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--settings", required=True, help="JSON from runs.run_settings")
-    parser.add_argument("--run", required=True, help="JSON: experiment, model, env, dataset, seed")
-    parser.add_argument("--epochs", type=int, nargs="+", required=True)
-    parser.add_argument("--checkpoints", required=True, help="the run's checkpoint directory")
-    parser.add_argument("--probe-batch", required=True)
-    parser.add_argument("--gradient-epoch", type=int, help="the epoch that gets the gradient probe")
-    parser.add_argument("--gradients", help="JSON GradientConfig fields; omit for no gradients")
-    parser.add_argument("--out", required=True, help="directory for epoch<E>.hdf5")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu"))
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
-    args = parser.parse_args()
-    setup_logging()
-    torch.set_num_threads(args.threads)
-    if (args.gradients is None) != (args.gradient_epoch is None):
-        parser.error("--gradients and --gradient-epoch go together")
-    gradients = GradientConfig(**json.loads(args.gradients)) if args.gradients else None
-    settings, run, device = json.loads(args.settings), json.loads(args.run), select_device(args.device)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for epoch in tqdm(args.epochs, desc="probe epochs"):
-        probe_checkpoint(settings, run, epoch, Path(args.checkpoints) / f"epoch{epoch}.pt",
-                         args.probe_batch, out / f"epoch{epoch}.hdf5",
-                         gradients if epoch == args.gradient_epoch else None, device)
+    job, runtime = parse_job(ProbeJob, __doc__)
+    torch.set_num_threads(runtime.threads)
+    device = select_device(runtime.device)
+    Path(job.out).mkdir(parents=True, exist_ok=True)
+    for epoch in tqdm(job.epochs, desc="probe epochs"):
+        probe_checkpoint(job.settings, epoch, paths.checkpoint(job.checkpoints, epoch),
+                         job.probe_batch, paths.dump(job.out, epoch),
+                         job.gradients if epoch == job.gradient_epoch else None, device)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,22 @@
 """Write an env's reference returns for both normalised-score conventions."""
 
-import argparse
+from dataclasses import dataclass
 
-from modality_rl.cli import setup_logging
+from modality_rl.cli import parse_job
 from modality_rl.scores import compute_reference_returns, save_reference_returns
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReferenceReturnsJob:
+    env: str
+    random: str | None  # the env's random-v2 dataset; none: the paper's convention is missing
+    expert: str  # the env's expert-v2 dataset
+    out: str
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("--random", required=True, help="the env's random-v2 dataset")
-    parser.add_argument("--expert", required=True, help="the env's expert-v2 dataset")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    setup_logging()
-    save_reference_returns(compute_reference_returns(args.env, args.random, args.expert), args.out)
+    job, _ = parse_job(ReferenceReturnsJob, __doc__)
+    save_reference_returns(compute_reference_returns(job.env, job.random, job.expert), job.out)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,28 @@
 """Roll out one synthetic dataset (medium, expert or random) in the D4RL v2 schema."""
 
-import argparse
+from dataclasses import dataclass
+from typing import Literal
 
-from modality_rl.cli import setup_logging
-from modality_rl.data.synthetic import SYNTHETIC_DATASETS, RolloutConfig, rollout_seed, synthesize_dataset
+from modality_rl.cli import parse_job
+from modality_rl.data.synthetic import RolloutConfig, rollout_seed, synthesize_dataset
+
+
+@dataclass(frozen=True, kw_only=True)
+class SynthesisJob:
+    env: str
+    dataset: Literal["medium", "expert", "random"]
+    seed: int  # data.synthetic.seed; each dataset rolls out from its own seed derived from it
+    transitions: int  # data.synthetic.transitions.<dataset>
+    medium_action_noise: float  # data.synthetic.medium_action_noise
+    policy: str | None  # the behaviour policy zip (none for random)
+    out: str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("--dataset", required=True, choices=SYNTHETIC_DATASETS)
-    parser.add_argument("--seed", type=int, required=True, help="data.synthetic.seed")
-    parser.add_argument("--transitions", type=int, required=True)
-    parser.add_argument("--medium-action-noise", type=float, required=True)
-    parser.add_argument("--policy", help="behaviour policy zip (not used for random)")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    setup_logging()
-    cfg = RolloutConfig(args.env, args.dataset, rollout_seed(args.seed, args.dataset),
-                        args.transitions, args.medium_action_noise)
-    synthesize_dataset(cfg, args.policy, args.out)
+    job, _ = parse_job(SynthesisJob, __doc__)
+    cfg = RolloutConfig(env=job.env, dataset=job.dataset, seed=rollout_seed(job.seed, job.dataset),
+                        transitions=job.transitions, medium_action_noise=job.medium_action_noise)
+    synthesize_dataset(cfg, job.policy, job.out)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,22 @@
 """Train the SAC behaviour policy that rolls out the synthetic datasets."""
 
-import argparse
+from dataclasses import dataclass
 
-from modality_rl.cli import setup_logging
+from modality_rl.cli import parse_job
 from modality_rl.data.synthetic import BehaviourPolicyConfig, train_behaviour_policy
 
 
+@dataclass(frozen=True, kw_only=True)
+class BehaviourPolicyJob:
+    env: str
+    seed: int  # data.synthetic.seed
+    policy: BehaviourPolicyConfig  # data.synthetic.behaviour_policy
+    out: str  # stable-baselines3 zip
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env", required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--total-steps", type=int, required=True)
-    parser.add_argument("--learning-starts", type=int, required=True)
-    parser.add_argument("--batch-size", type=int, required=True)
-    parser.add_argument("--hidden-sizes", type=int, nargs="+", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    setup_logging()
-    cfg = BehaviourPolicyConfig(args.env, args.seed, args.total_steps, args.learning_starts,
-                                args.batch_size, tuple(args.hidden_sizes))
-    train_behaviour_policy(cfg, args.out)
+    job, _ = parse_job(BehaviourPolicyJob, __doc__)
+    train_behaviour_policy(job.policy, env=job.env, seed=job.seed, target=job.out)
 
 
 if __name__ == "__main__":

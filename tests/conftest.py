@@ -1,45 +1,15 @@
-"""Shared fixtures: small D4RL-schema files built by hand, and a copy of the workflow."""
+"""Shared fixtures: small D4RL-schema files, a copy of the workflow, and the quick preset
+built once per session (helpers.py has the functions they use)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from modality_rl.data.synthetic import write_d4rl_hdf5
-from modality_rl.data.windows import PAD_ACTION, WindowBatch
-from modality_rl.envs import env_spec
-
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
-                  "resources", "profiles", "envs", "src", "dvc.yaml", "params.yaml", ".dvc",
-                  ".dvcignore", ".gitignore")
-QUICK = ("--cores", "2", "--configfile", "presets/quick.yaml")
-
-
-def d4rl_arrays(env: str, episode_lengths: list[int], *, seed: int = 0,
-                last_is_terminal: bool = True) -> dict[str, np.ndarray]:
-    """Random arrays in the D4RL v2 layout; every episode but the last times out."""
-    spec = env_spec(env)
-    rng = np.random.default_rng(seed)
-    n = sum(episode_lengths)
-    ends = np.cumsum(episode_lengths) - 1
-    terminals = np.zeros(n, dtype=bool)
-    timeouts = np.zeros(n, dtype=bool)
-    timeouts[ends[:-1]] = True
-    (terminals if last_is_terminal else timeouts)[ends[-1]] = True
-    observations = rng.normal(size=(n + 1, spec.obs_dim)).astype(np.float32)
-    return {
-        "observations": observations[:-1],
-        "actions": rng.uniform(-1, 1, size=(n, spec.act_dim)).astype(np.float32),
-        "rewards": rng.uniform(0, 2, size=n).astype(np.float32),
-        "terminals": terminals,
-        "timeouts": timeouts,
-        "next_observations": observations[1:],
-    }
+from helpers import copy_workflow, d4rl_arrays, init_git_and_dvc_project
+from modality_rl.data.schema import write_d4rl_hdf5
 
 
 @pytest.fixture
@@ -53,99 +23,9 @@ def make_d4rl_file(tmp_path):
     return make
 
 
-def window_batch(size: int, context_length: int, env: str = "hopper", seed: int = 0,
-                 padded_steps: int = 3) -> WindowBatch:
-    """Random probe-like windows; the first window is left-padded by `padded_steps`."""
-    spec = env_spec(env)
-    rng = np.random.default_rng(seed)
-    shape = (size, context_length)
-    mask = np.ones(shape, dtype=np.float32)
-    mask[0, :padded_steps] = 0
-    actions = rng.uniform(-1, 1, size=(*shape, spec.act_dim)).astype(np.float32)
-    actions[0, :padded_steps] = PAD_ACTION
-    return WindowBatch(
-        states=rng.normal(size=(*shape, spec.obs_dim)).astype(np.float32), actions=actions,
-        rewards=rng.uniform(0, 2, size=(*shape, 1)).astype(np.float32),
-        returns_to_go=rng.uniform(0, 3, size=(*shape, 1)).astype(np.float32),
-        timesteps=rng.integers(0, 999, size=shape), mask=mask)
-
-
-def tiny_decision_transformer(n_layer: int = 2, n_embd: int = 16, n_head: int = 1,
-                              env: str = "hopper", seed: int = 0, activation: str = "relu",
-                              attn_implementation: str = "eager"):
-    """A Decision Transformer with a random GPT-2 body of the given size."""
-    import torch
-
-    from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
-    from modality_rl.models.decision_transformer import DecisionTransformer
-
-    torch.manual_seed(seed)
-    spec = env_spec(env)
-    body = random_body(RandomBodyConfig(n_layer, n_embd, n_head, activation), Dropout(),
-                       attn_implementation)
-    return DecisionTransformer(body, spec.obs_dim, spec.act_dim)
-
-
-def copy_workflow(root: Path) -> Path:
-    """The workflow's files in a fresh directory, so runs never touch the checkout."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            # .dvc/tmp and .dvc/cache are the checkout's own (git ignores them too).
-            shutil.copytree(source, root / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
-        else:
-            shutil.copy2(source, root / name)
-    return root
-
-
 @pytest.fixture
 def workflow_copy(tmp_path) -> Path:
     return copy_workflow(tmp_path / "workflow")
-
-
-def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    """Snakemake on the copied workflow in `workdir`, output captured as text."""
-    return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def same_checkpoints(a: Path, b: Path) -> bool:
-    """Two checkpoint directories hold the same epochs with equal tensors."""
-    import torch
-
-    names = sorted(path.name for path in a.glob("epoch*.pt"))
-    if not names or names != sorted(path.name for path in b.glob("epoch*.pt")):
-        return False
-    for name in names:
-        left, right = (torch.load(d / name, map_location="cpu", weights_only=True)
-                       for d in (a, b))
-        if left.keys() != right.keys() or not all(torch.equal(left[k], right[k])
-                                                  for k in left):
-            return False
-    return True
-
-
-def run_command(workdir: Path, *command: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """A command in `workdir` that must succeed; its output (stdout + stderr) as text."""
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-3000:])
-    return result
-
-
-def init_git_and_dvc_project(root: Path, configfile: str) -> Path:
-    """A fresh clone's state: the workflow committed to git (the repo ships .dvc/), with
-    params.yaml selecting the config file `dvc repro` runs."""
-    params = (root / "params.yaml").read_text()
-    (root / "params.yaml").write_text(params.replace("configfile: config.yaml",
-                                                     f"configfile: {configfile}"))
-    run_command(root, "git", "init", "-q")
-    run_command(root, "git", "add", "-A")
-    run_command(root, "git", "-c", "user.name=ci", "-c", "user.email=ci@localhost",
-                "commit", "-qm", "workflow")
-    return root
 
 
 @pytest.fixture(scope="session")
@@ -159,3 +39,4 @@ def quick_run(tmp_path_factory) -> Path:
     (root / "dvc_repro.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return root
+

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from modality_rl.metrics.cka import (cka_from_grams, cka_matrix, centred_grams, layers_above,
+from modality_rl.metrics.cka import (centred_grams, cka_from_grams, cka_matrix, layers_above,
                                      linear_cka, normalised_layer)
 
 

@@ -1,15 +1,14 @@
 """Configuration: the shipped files validate, and a bad value stops Snakemake naming its key."""
 
+import re
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
-from snakemake.utils import update_config
 
-from conftest import run_snakemake
+from helpers import REPO, load_config, run_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 
 
@@ -17,16 +16,9 @@ def load(name):
     return yaml.safe_load((REPO / name).read_text())
 
 
-def merged(*overrides):
-    config = load("config.yaml")
-    for override in overrides:
-        update_config(config, override)
-    return config
-
-
 def test_paper_config_and_quick_preset_validate():
-    jsonschema.validate(merged(), SCHEMA)
-    jsonschema.validate(merged(load("presets/quick.yaml")), SCHEMA)
+    jsonschema.validate(load_config(), SCHEMA)
+    jsonschema.validate(load_config("presets/quick.yaml"), SCHEMA)
 
 
 def test_paper_config_holds_the_paper_setup():
@@ -63,6 +55,8 @@ def test_quick_preset_overrides_only_sizes_and_sources():
     ("data: {synthetic: {transitions: {medium: -1}}}\n",
      "['data']['synthetic']['transitions']['medium']", "less than the minimum"),
     ("evaluaton: {episodes: 5}\n", "", "'evaluaton' was unexpected"),
+    ("data: {d4rl: {hub: {revision: main}}}\n", "['data']['d4rl']['hub']['revision']",
+     "'main' does not match"),
 ])
 def test_snakemake_stops_on_bad_config_naming_the_key(workflow_copy, override, key, problem):
     (workflow_copy / "bad.yaml").write_text(override)
@@ -74,11 +68,40 @@ def test_snakemake_stops_on_bad_config_naming_the_key(workflow_copy, override, k
     assert "Job stats" not in output  # stopped before planning any job
 
 
-def test_paper_config_plans_the_d4rl_downloads(workflow_copy):
-    result = run_snakemake(workflow_copy, "-n", "--cores", "all")
+def planned_jobs(workflow: Path, *args: str) -> tuple[dict[str, int], str]:
+    """`snakemake -n`'s job counts per rule, and its output."""
+    result = run_snakemake(workflow, "-n", "--cores", "all", *args)
     assert result.returncode == 0, result.stderr
     counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
+    return counts, result.stdout
+
+
+def test_paper_config_plans_the_d4rl_downloads(workflow_copy):
+    counts, _ = planned_jobs(workflow_copy)
     # medium for training, random and expert for the paper's normalised score: 3 envs each.
     assert counts["fetch_d4rl_dataset"] == 9
     assert counts["probe_batch"] == 3 and counts["reference_returns"] == 3
+
+
+def test_a_mirror_only_config_plans_no_random_datasets(workflow_copy):
+    # The Hub mirror has no random sets: the paper's convention is reported missing instead.
+    (workflow_copy / "mirror.yaml").write_text("data: {d4rl: {sources: [hub]}}\n")
+    counts, plan = planned_jobs(workflow_copy, "--configfile", "mirror.yaml")
+    assert counts["fetch_d4rl_dataset"] == 6 and counts["reference_returns"] == 3
+    assert "_random-v2.hdf5" not in plan and "_expert-v2.hdf5" in plan
+
+
+def test_every_hub_revision_in_the_paper_config_is_a_full_commit_hash():
+    def revisions(node, path=()):
+        for key, value in node.items():
+            if key == "revision":
+                yield ".".join((*path, key)), value
+            elif isinstance(value, dict):
+                yield from revisions(value, (*path, key))
+
+    found = dict(revisions(load("config.yaml")))
+    assert set(found) == {"backbones.gpt2.revision", "backbones.igpt.revision",
+                          "data.d4rl.hub.revision"}
+    for key, revision in found.items():
+        assert re.fullmatch(r"[0-9a-f]{40}", str(revision)), f"{key}: {revision!r}"

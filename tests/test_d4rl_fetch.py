@@ -1,26 +1,29 @@
 """Providing D4RL files: local copy, real HTTP download on loopback, verification, errors.
 
 Every rejection must leave nothing at the target path (and no temporary file beside it).
+The Hub mirror as a second source: tests/test_d4rl_mirror.py.
 """
 
-import http.server
-import threading
 from pathlib import Path
 
 import h5py
 import pytest
 
-from modality_rl.data.d4rl import (DatasetUnavailableError, fetch_d4rl_dataset, read_checksums,
-                                   sha256_file)
+from helpers import LoopbackServer
+from modality_rl.data.d4rl import DatasetUnavailableError, fetch_d4rl_dataset, read_checksums
 from modality_rl.data.schema import DatasetError, verify_d4rl_file
+from modality_rl.data.sources import D4RLSources
+from modality_rl.io import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 CLOSED_PORT_URL = "http://127.0.0.1:9/{env}_{dataset}-v2.hdf5"
+TEMPLATE = "/{env}_{dataset}-v2.hdf5"
 
 
 def fetch(local_dir, target, checksums, url=CLOSED_PORT_URL, env="hopper"):
-    return fetch_d4rl_dataset(env, "medium", target, local_dir=local_dir, url_template=url,
-                              checksums=checksums)
+    sources = D4RLSources(local_dir=str(local_dir), checksums=str(checksums), sources=("url",),
+                          url=url)
+    return fetch_d4rl_dataset(env, "medium", target, sources=sources)
 
 
 def assert_nothing_written(target: Path):
@@ -88,51 +91,24 @@ def test_no_local_file_and_no_network_says_how_to_provide_it(tmp_path):
     message = str(error.value)
     assert "data.d4rl.local_dir" in message and "data.source: synthetic" in message
     assert str(tmp_path / "empty" / "hopper_medium-v2.hdf5") in message
+    assert "http://127.0.0.1:9/hopper_medium-v2.hdf5" in message
     assert_nothing_written(target)
-
-
-class _Server:
-    """A real HTTP server on loopback serving `body` (optionally announcing more bytes)."""
-
-    def __init__(self, body: bytes, announced: int | None = None):
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", str(announced or len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                outer.requests.append(self.path)
-
-            def log_message(self, *args):
-                pass
-
-        self.requests: list[str] = []
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/{{env}}_{{dataset}}-v2.hdf5"
-
-    def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def test_download_streams_verifies_and_renames(make_d4rl_file, tmp_path):
     body = make_d4rl_file("served.hdf5").read_bytes()
     target = tmp_path / "out" / "hopper_medium-v2.hdf5"
-    with _Server(body) as server:
-        fetch(tmp_path / "empty", target, tmp_path / "sums.sha256", url=server.url)
-    assert server.requests == ["/hopper_medium-v2.hdf5"]
+    with LoopbackServer({"/hopper_medium-v2.hdf5": (200, {}, body)}) as server:
+        fetch(tmp_path / "empty", target, tmp_path / "sums.sha256", url=server.url + TEMPLATE)
+    assert server.requests == [("GET", "/hopper_medium-v2.hdf5")]
     assert target.read_bytes() == body
 
 
 def test_cut_off_download_is_rejected(make_d4rl_file, tmp_path):
     body = make_d4rl_file("served.hdf5").read_bytes()
     target = tmp_path / "out" / "hopper_medium-v2.hdf5"
-    with _Server(body[:1000], announced=len(body)) as server, pytest.raises(DatasetError):
-        fetch(tmp_path / "empty", target, tmp_path / "sums.sha256", url=server.url)
+    cut = (200, {"Content-Length": str(len(body))}, body[:1000])
+    with LoopbackServer({"/hopper_medium-v2.hdf5": cut}) as server:
+        with pytest.raises(DatasetError, match="download stopped after 1000"):
+            fetch(tmp_path / "empty", target, tmp_path / "sums.sha256", url=server.url + TEMPLATE)
     assert_nothing_written(target)

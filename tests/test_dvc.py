@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import (QUICK, REPO, copy_workflow, init_git_and_dvc_project, run_command,
-                      run_snakemake, same_checkpoints)
+from helpers import (QUICK, REPO, copy_workflow, init_git_and_dvc_project, run_command,
+                     run_snakemake, same_checkpoints)
 
 STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures")
 # Everything the stages write: all DVC outs, none overlapping.
@@ -42,7 +42,7 @@ def test_stage_deps_cover_every_module_its_scripts_import(stage):
     every modality_rl module they import, transitively, are deps."""
     deps = dvc_stages()[stage]["deps"]
     rules = (REPO / "rules" / f"{stage}.smk").read_text()
-    scripts = sorted(set(re.findall(r"\{SCRIPTS\}/(\w+\.py)", rules)))
+    scripts = sorted(f"{name}.py" for name in set(re.findall(r'script\("(\w+)"\)', rules)))
     assert scripts, stage
     # Only our package is on the path: third-party imports stay unresolved (and unscanned).
     finder = ModuleFinder(path=[str(REPO / "src")])

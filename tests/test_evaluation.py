@@ -15,27 +15,23 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 import modality_rl.env_pool
+from helpers import tiny_decision_transformer
 from modality_rl.envs import make_env
 from modality_rl.evaluation import EvalConfig, Evaluator, evaluate_batched, evaluate_sequential
-from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
-from modality_rl.models.decision_transformer import DecisionTransformer
 
 pytestmark = pytest.mark.slow
 
 
-def policy(state_dim, act_dim, seed=0):
-    torch.manual_seed(seed)
-    return DecisionTransformer(random_body(RandomBodyConfig(2, 32, 1, "relu"), Dropout()),
-                               state_dim, act_dim)
+def policy(env, seed=0):
+    return tiny_decision_transformer(n_layer=2, n_embd=32, env=env, seed=seed).eval()
 
 
 def eval_config(env, state_dim, context_length, steps, episodes=4):
     rng = np.random.default_rng(0)
-    return EvalConfig(env, (3600.0, 1800.0), episodes=episodes, context_length=context_length,
-                      state_mean=rng.normal(size=state_dim),
+    return EvalConfig(env=env, target_returns=(3600.0, 1800.0), episodes=episodes,
+                      context_length=context_length, state_mean=rng.normal(size=state_dim),
                       state_std=rng.uniform(0.5, 2, state_dim), seed=11, max_episode_steps=steps)
 
 
@@ -46,7 +42,7 @@ def eval_config(env, state_dim, context_length, steps, episodes=4):
 ])
 def test_evaluator_matches_sequential(env, state_dim, act_dim, context_length, steps, workers):
     cfg = eval_config(env, state_dim, context_length, steps)
-    model = policy(state_dim, act_dim)
+    model = policy(env)
     sequential = evaluate_sequential(model, cfg)
     with Evaluator(cfg, workers=workers) as evaluator:
         first = evaluator.evaluate(model)
@@ -68,9 +64,9 @@ def test_evaluator_matches_sequential(env, state_dim, act_dim, context_length, s
 
 def test_one_shot_evaluation_equals_a_reused_evaluator():
     cfg = eval_config("hopper", 11, 3, 30, episodes=3)
-    model = policy(11, 3, seed=1)
+    model = policy("hopper", seed=1)
     with Evaluator(cfg, workers=3, overlap=False) as evaluator:
-        evaluator.evaluate(policy(11, 3, seed=2))  # another model first: nothing carries over
+        evaluator.evaluate(policy("hopper", seed=2))  # another model first: nothing carries over
         reused = evaluator.evaluate(model)
     once = evaluate_batched(model, cfg)
     np.testing.assert_array_equal(reused.lengths, once.lengths)
@@ -83,10 +79,10 @@ def test_killed_worker_raises_naming_it():
     assert all(p.daemon for p in evaluator.pool.processes)
     os.kill(evaluator.pool.processes[1].pid, signal.SIGKILL)
     with pytest.raises(RuntimeError, match=r"environment worker 1 \(envs 2..3\) died"):
-        evaluator.evaluate(policy(11, 3))
+        evaluator.evaluate(policy("hopper"))
     assert not evaluator.pool.processes  # the pool closed itself
     with pytest.raises(RuntimeError, match="closed"):
-        evaluator.evaluate(policy(11, 3))
+        evaluator.evaluate(policy("hopper"))
 
 
 class BrokenEnv:
@@ -115,7 +111,7 @@ def test_failing_worker_raises_with_its_traceback(monkeypatch):
     cfg = eval_config("halfcheetah", 17, 5, 10, episodes=2)
     with Evaluator(cfg, workers=2) as evaluator:
         with pytest.raises(RuntimeError, match="(?s)worker 0.*failed.*simulated instability"):
-            evaluator.evaluate(policy(17, 6))
+            evaluator.evaluate(policy("halfcheetah"))
 
 
 def test_workers_leave_when_their_parent_is_killed(tmp_path):

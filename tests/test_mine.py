@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from modality_rl.metrics.mine import (MineConfig, StackedStatisticsNetwork, _draw, _padded,
-                                      _train, donsker_varadhan, mine_estimate, mine_estimates)
+from modality_rl.metrics.mine import (MineConfig, StackedStatisticsNetwork, _draw, _padded, _train,
+                                      donsker_varadhan, mine_estimate, mine_estimates)
 
 # The paper's config (n = 100, H = 400, lr 1e-4, 1000 epochs) is too noisy to check against
 # a closed form: 100 samples give a DV bound whose sampling error alone is ~0.1 nats, and

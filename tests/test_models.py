@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from modality_rl.models.backbones import (BackboneUnavailableError, Dropout, RandomBodyConfig,
+from helpers import PAPER_DROPOUT, load_config
+from modality_rl.models.backbones import (BackboneUnavailableError, RandomBodyConfig,
                                           block_swap_body, pretrained_body, random_body)
 from modality_rl.models.decision_transformer import DecisionTransformer, block_parameter_sets
 
@@ -18,7 +19,7 @@ PARAMETER_SETS = ["ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn
 
 def tiny_dt(body=None, state_dim=11, act_dim=3):
     torch.manual_seed(0)
-    return DecisionTransformer(body or random_body(TINY, Dropout()), state_dim, act_dim)
+    return DecisionTransformer(body or random_body(TINY, PAPER_DROPOUT), state_dim, act_dim)
 
 
 def inputs(batch=2, steps=4, state_dim=11, act_dim=3):
@@ -66,7 +67,7 @@ def test_parameter_sets_follow_listing_3():
 
 
 def test_random_body_has_the_configured_shape_and_dropout():
-    body = random_body(RandomBodyConfig(), Dropout())
+    body = random_body(RandomBodyConfig(**load_config()["backbones"]["random"]), PAPER_DROPOUT)
     assert (len(body.h), body.config.n_embd, body.config.n_head) == (12, 768, 1)
     assert body.config.activation_function == "relu"
     assert body.drop.p == 0.1 and body.h[0].attn.attn_dropout.p == 0.1
@@ -110,7 +111,7 @@ def test_locally_saved_gpt2_loads_through_from_pretrained(saved_gpt2):
     from transformers import GPT2LMHeadModel
 
     reference = GPT2LMHeadModel.from_pretrained(saved_gpt2).transformer
-    body = pretrained_body("gpt2", saved_gpt2, Dropout())
+    body = pretrained_body("gpt2", saved_gpt2, PAPER_DROPOUT)
     for name, value in reference.h.state_dict().items():
         torch.testing.assert_close(body.h.state_dict()[name], value, msg=name)
     assert body.config.n_head == 4 and body.h[0].mlp.dropout.p == 0.2
@@ -121,13 +122,13 @@ def test_igpt_weights_go_into_gpt2_blocks(saved_igpt):
     from transformers import ImageGPTForCausalImageModeling
 
     reference = ImageGPTForCausalImageModeling.from_pretrained(saved_igpt).transformer
-    body = pretrained_body("igpt", saved_igpt, Dropout())
+    body = pretrained_body("igpt", saved_igpt, PAPER_DROPOUT)
     assert type(body.h[0].ln_1).__name__ == "LayerNorm" and len(body.h) == 6
     torch.testing.assert_close(body.h[2].ln_1.weight, reference.h[2].ln_1.weight)
     assert not body.h[2].ln_1.bias.any()  # ImageGPT's norm has no bias: it starts at 0
     torch.testing.assert_close(body.h[2].attn.c_attn.weight, reference.h[2].attn.c_attn.weight)
     assert body.config.activation_function == "quick_gelu"
-    native = pretrained_body("igpt_native", saved_igpt, Dropout())
+    native = pretrained_body("igpt_native", saved_igpt, PAPER_DROPOUT)
     assert type(native.h[0].ln_1).__name__ == "ImageGPTLayerNorm"
     model = tiny_dt(native).eval()
     assert len(block_parameter_sets(model)) == 6 * 10  # no norm biases
@@ -136,23 +137,23 @@ def test_igpt_weights_go_into_gpt2_blocks(saved_igpt):
 
 @pytest.mark.parametrize("block", [0, 1, 2])
 def test_block_swap_copies_block_b_only(saved_gpt2, block):
-    donor = pretrained_body("gpt2", saved_gpt2, Dropout())
+    donor = pretrained_body("gpt2", saved_gpt2, PAPER_DROPOUT)
     torch.manual_seed(0)
-    reference = random_body(TINY, Dropout())
+    reference = random_body(TINY, PAPER_DROPOUT)
     torch.manual_seed(0)
-    swapped = block_swap_body(TINY, donor, block, Dropout())
+    swapped = block_swap_body(TINY, donor, block, PAPER_DROPOUT)
     for i in range(TINY.n_layer):
         source = donor if i == block else reference
         for name, value in source.h[i].state_dict().items():
             torch.testing.assert_close(swapped.h[i].state_dict()[name], value, msg=f"{i}.{name}")
     assert swapped.h[block].attn.num_heads == 4 and swapped.h[(block + 1) % 3].attn.num_heads == 1
     with pytest.raises(ValueError, match="outside"):
-        block_swap_body(TINY, donor, 3, Dropout())
+        block_swap_body(TINY, donor, 3, PAPER_DROPOUT)
 
 
 def test_missing_weights_offline_name_the_model_and_the_remedies(tmp_path):
     with pytest.raises(BackboneUnavailableError) as error:
-        pretrained_body("gpt2", tmp_path / "no-such-model", Dropout())
+        pretrained_body("gpt2", tmp_path / "no-such-model", PAPER_DROPOUT)
     message = str(error.value)
     assert "gpt2" in message and "no-such-model" in message
     assert "source: local" in message and "source: pretrain" in message

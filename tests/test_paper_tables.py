@@ -4,9 +4,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
-from modality_rl.figures.paper_tables import (PAPER_TABLES, best_epoch_scores,
-                                              configuration_table, markdown, paper_table)
+from helpers import REPO
+from modality_rl.tables.paper import (PAPER_TABLES, best_epoch_scores, configuration_table,
+                                      markdown, paper_table, published_numbers)
+from modality_rl.tables.summaries import table_metrics
+
+PUBLISHED = REPO / "resources" / "paper_tables.tsv"
 
 
 def curves(model: str, seed: int, returns: list[float]) -> pd.DataFrame:
@@ -34,7 +37,7 @@ def test_table_one_averages_seeds_in_both_conventions_beside_the_published_numbe
     table = PAPER_TABLES[1]
     data = pd.concat([curves(model, seed, [0.0, 100.0 * (seed == 42) + 200.0])
                       for model in table.models for seed in (666, 42)])
-    long = paper_table(table, data)
+    long = paper_table(table, data, published_numbers(PUBLISHED, 1))
     gpt2 = long[(long["model"] == "gpt2") & (long["convention"] == "paper")].iloc[0]
     assert gpt2["mean"] == pytest.approx(25.0) and gpt2["std"] == pytest.approx(5.0)
     assert gpt2["seeds"] == 2 and gpt2["published"] == "79.5 ± 1.3"
@@ -46,7 +49,7 @@ def test_table_one_averages_seeds_in_both_conventions_beside_the_published_numbe
 def test_table_two_keeps_seed_666_only():
     data = pd.concat([curves(m, s, [0.0, 10.0 * s]) for m in ("gpt2", "random")
                       for s in (666, 42)])
-    long = paper_table(PAPER_TABLES[2], data)
+    long = paper_table(PAPER_TABLES[2], data, published_numbers(PUBLISHED, 2))
     assert set(long["seeds"]) == {1} and set(long["published"]) == {"83.73", "-0.24"}
 
 
@@ -56,3 +59,21 @@ def test_table_three_renders_the_configuration_in_use():
     assert "| # Layers | 12 | 12 |" in text and "| # Steps per Epoch | 2500 | 2500 |" in text
     config["backbones"]["random"]["n_layer"] = 3
     assert "| # Layers | 3 | 12 |" in configuration_table(config)
+
+
+def test_a_missing_convention_has_no_number_only_its_reason():
+    table = PAPER_TABLES[1]
+    data = pd.concat([curves(model, seed, [0.0, 200.0]) for model in table.models
+                      for seed in (666, 42)])
+    data.loc[data["metric"] == "normalised_score_paper", "value"] = float("nan")
+    long = paper_table(table, data, published_numbers(PUBLISHED, 1),
+                       {"hopper": {"paper": "no random dataset"}})
+    paper = long[long["convention"] == "paper"]
+    assert paper["mean"].isna().all() and set(paper["missing_reason"]) == {"no random dataset"}
+    d4rl = long[long["convention"] == "d4rl"]
+    assert (d4rl["mean"] == 10.0).all() and set(d4rl["missing_reason"]) == {""}
+    text = markdown(table, long)
+    assert "| Hopper | missing | 10.0 ± 0.0 | 79.5 ± 1.3 |" in text
+    assert "- `paper` (Hopper): no random dataset" in text and "nan" not in text
+    only_d4rl = {"d4rl": {"mean": 10.0, "std": 0.0, "seeds": 2}}
+    assert table_metrics(long) == {"hopper": {model: only_d4rl for model in table.models}}

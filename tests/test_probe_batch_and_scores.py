@@ -6,17 +6,19 @@ import h5py
 import numpy as np
 import pytest
 
-from modality_rl.data.probe_batch import load_probe_batch, make_probe_batch
+from modality_rl.data.probe_batch import ProbeBatchConfig, load_probe_batch, make_probe_batch
 from modality_rl.data.trajectories import load_trajectories
-from modality_rl.scores import compute_reference_returns, load_reference_returns, save_reference_returns
+from modality_rl.scores import (compute_reference_returns, load_reference_returns,
+                                save_reference_returns)
 
 
 def test_probe_batch_is_seeded_and_round_trips(make_d4rl_file, tmp_path):
     dataset = make_d4rl_file(episode_lengths=(30, 50, 20))
-    kwargs = dict(size=100, context_length=20, seed=5)
-    batch = make_probe_batch(dataset, tmp_path / "a.hdf5", **kwargs)
-    again = make_probe_batch(dataset, tmp_path / "b.hdf5", **kwargs)
-    other_seed = make_probe_batch(dataset, tmp_path / "c.hdf5", **{**kwargs, "seed": 6})
+    cfg = ProbeBatchConfig(batch_size=100, context_length=20, seed=5)
+    batch = make_probe_batch(dataset, tmp_path / "a.hdf5", cfg)
+    again = make_probe_batch(dataset, tmp_path / "b.hdf5", cfg)
+    other_seed = make_probe_batch(dataset, tmp_path / "c.hdf5",
+                                  ProbeBatchConfig(batch_size=100, context_length=20, seed=6))
     loaded = load_probe_batch(tmp_path / "a.hdf5")
     for key, value in batch.as_dict().items():
         np.testing.assert_array_equal(loaded.as_dict()[key], value)
@@ -45,3 +47,14 @@ def test_normalised_scores_in_both_conventions(make_d4rl_file, tmp_path):
     save_reference_returns(refs, tmp_path / "refs.json")
     assert load_reference_returns(tmp_path / "refs.json") == refs
     assert json.loads((tmp_path / "refs.json").read_text())["env"] == "hopper"
+
+
+def test_without_a_random_dataset_the_paper_convention_is_missing(make_d4rl_file, tmp_path):
+    expert = make_d4rl_file("hopper_expert-v2.hdf5", episode_lengths=(40, 60), seed=2)
+    refs = compute_reference_returns("hopper", None, expert)
+    assert refs.paper_random is None and "no -random-v2 dataset" in refs.missing["paper"]
+    assert np.isnan(refs.normalised(1000.0, "paper"))
+    assert refs.normalised(3234.3, "d4rl") == pytest.approx(100.0)
+    save_reference_returns(refs, tmp_path / "refs.json")
+    assert load_reference_returns(tmp_path / "refs.json") == refs
+    assert json.loads((tmp_path / "refs.json").read_text())["paper_random"] is None

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import tiny_decision_transformer, window_batch
+from helpers import tiny_decision_transformer, window_batch
 from modality_rl.metrics.gradients import gradient_confusion, norm_shares
 from modality_rl.metrics.parameter_change import block_parameters, parameter_change
 from modality_rl.probes.activations import HOOKED_LAYERS, layer_names, record_activations
@@ -60,9 +60,10 @@ def test_sdpa_model_is_refused_with_a_clear_error():
 def test_vmap_per_sample_gradients_equal_the_loop_oracle():
     model = tiny_decision_transformer(n_layer=2, n_embd=16)
     batch = window_batch(size=12, context_length=5)
-    cfg = GradientConfig(max_norm=0.05, norm_samples=12, cosine_samples=7, chunk_size=5,
-                         train_mode=False)  # eval mode: no dropout, so the two can agree
-    vmapped, looped = (gradient_probe(model, batch, cfg, method) for method in ("vmap", "loop"))
+    cfg = GradientConfig(max_norm=0.05, norm_samples=12, cosine_samples=7, chunk_size=5, seed=0)
+    # eval mode: no dropout, so the two can agree
+    vmapped, looped = (gradient_probe(model, batch, cfg, method, train_mode=False)
+                       for method in ("vmap", "loop"))
     assert np.allclose(vmapped.sample_norms, looped.sample_norms, rtol=1e-5, atol=1e-8)
     assert np.allclose(vmapped.cosines, looped.cosines, atol=1e-5)
     assert np.allclose(vmapped.parameter_norms, looped.parameter_norms)
@@ -74,18 +75,18 @@ def test_vmap_per_sample_gradients_equal_the_loop_oracle():
 def test_train_mode_gradients_use_dropout_and_are_seeded():
     model = tiny_decision_transformer(n_layer=2, n_embd=16)
     batch = window_batch(size=6, context_length=5)
-    cfg = GradientConfig(max_norm=None, norm_samples=6, cosine_samples=3, chunk_size=6)
+    cfg = GradientConfig(max_norm=None, norm_samples=6, cosine_samples=3, chunk_size=6, seed=0)
     first, again = gradient_probe(model, batch, cfg), gradient_probe(model, batch, cfg)
     assert np.array_equal(first.sample_norms, again.sample_norms)
-    evaluated = gradient_probe(model, batch, GradientConfig(
-        max_norm=None, norm_samples=6, cosine_samples=3, chunk_size=6, train_mode=False))
+    evaluated = gradient_probe(model, batch, cfg, train_mode=False)
     assert not np.allclose(first.sample_norms, evaluated.sample_norms)
 
 
 def test_gradient_probe_needs_enough_samples():
     with pytest.raises(ValueError, match="norm_samples"):
         gradient_probe(tiny_decision_transformer(), window_batch(size=4, context_length=3),
-                       GradientConfig(norm_samples=10, cosine_samples=2))
+                       GradientConfig(max_norm=0.25, norm_samples=10, cosine_samples=2,
+                                      chunk_size=10, seed=0))
 
 
 def test_parameter_change_of_a_known_update():

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, copy_workflow, run_snakemake, same_checkpoints
+from helpers import REPO, copy_workflow, run_snakemake, same_checkpoints, workflow_rules
 
 SLURM_SCRIPTS = REPO / "tests" / "slurm"
 JOBCOMP_LOG = Path(os.environ.get("SLURM_TEST_LOGDIR", "/var/log/slurm")) / "jobcomp.log"
@@ -43,27 +43,16 @@ SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log
                        re.MULTILINE)
 
 
-def rule_blocks() -> dict[str, str]:
-    """{rule name: its text} for every rule of the workflow that runs a command."""
-    blocks = {}
-    for path in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
-        for block in re.split(r"^(?=rule )", path.read_text(), flags=re.MULTILINE)[1:]:
-            name = re.match(r"rule (\w+):", block)[1]
-            if re.search(r"^    (shell|script|run|notebook|wrapper):", block, re.MULTILINE):
-                blocks[name] = block
-    return blocks
-
 
 def test_profile_covers_every_rule():
     """Each job rule gets a partition, memory and time; each GPU rule asks for its GPU."""
     resources = yaml.safe_load((REPO / PROFILE / "config.yaml").read_text())["set-resources"]
-    blocks = rule_blocks()
-    assert {"train_run", "probe_run", "fetch_d4rl_dataset"} <= blocks.keys()
-    assert sorted(blocks) == sorted(resources)
-    for name, block in blocks.items():
+    rules = {name: rule for name, rule in workflow_rules().items() if rule["runs"]}
+    assert {"train_run", "probe_run", "fetch_d4rl_dataset", "cka_tables"} <= rules.keys()
+    assert sorted(rules) == sorted(resources)
+    for name, rule in rules.items():
         assert {"slurm_partition", "mem_mb", "runtime"} <= resources[name].keys(), name
-        declared = re.search(r"\bgpu=(\d+)", block)
-        assert resources[name].get("gpu", 0) == (int(declared[1]) if declared else 0), name
+        assert resources[name].get("gpu", 0) == rule["gpu"], name
 
 
 def as_root(script: str) -> list[str]:

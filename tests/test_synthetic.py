@@ -10,14 +10,23 @@ from modality_rl.data.synthetic import (BehaviourPolicyConfig, RolloutConfig, ro
 from modality_rl.data.trajectories import load_trajectories
 
 pytestmark = pytest.mark.slow
-TINY_POLICY = BehaviourPolicyConfig("walker2d", seed=3, total_steps=300, learning_starts=100,
-                                    batch_size=32, hidden_sizes=(16, 16))
+TINY_POLICY = BehaviourPolicyConfig(total_steps=300, learning_starts=100, batch_size=32,
+                                    hidden_sizes=(16, 16))
+
+
+def train(target):
+    train_behaviour_policy(TINY_POLICY, env="walker2d", seed=3, target=target)
+
+
+def rollout(dataset: str, transitions: int) -> RolloutConfig:
+    return RolloutConfig(env="walker2d", dataset=dataset, seed=rollout_seed(3, dataset),
+                         transitions=transitions, medium_action_noise=0.3)
 
 
 @pytest.fixture(scope="module")
 def behaviour_policy(tmp_path_factory):
     path = tmp_path_factory.mktemp("policy") / "walker2d_sac.zip"
-    train_behaviour_policy(TINY_POLICY, path)
+    train(path)
     return path
 
 
@@ -29,7 +38,7 @@ def read(path):
 @pytest.mark.parametrize("dataset", ["medium", "expert", "random"])
 def test_synthetic_dataset_follows_the_d4rl_schema(dataset, behaviour_policy, tmp_path):
     target = tmp_path / f"walker2d_{dataset}-v2.hdf5"
-    cfg = RolloutConfig("walker2d", dataset, rollout_seed(3, dataset), 400, 0.3)
+    cfg = rollout(dataset, 400)
     summary = synthesize_dataset(cfg, None if dataset == "random" else behaviour_policy, target)
     assert verify_d4rl_file(target, "walker2d") == 400 == summary["transitions"]
     arrays = read(target)
@@ -45,8 +54,8 @@ def test_synthetic_dataset_follows_the_d4rl_schema(dataset, behaviour_policy, tm
 
 
 def test_same_seed_gives_the_same_policy_and_data(behaviour_policy, tmp_path):
-    train_behaviour_policy(TINY_POLICY, tmp_path / "again.zip")
-    cfg = RolloutConfig("walker2d", "medium", rollout_seed(3, "medium"), 200, 0.3)
+    train(tmp_path / "again.zip")
+    cfg = rollout("medium", 200)
     synthesize_dataset(cfg, behaviour_policy, tmp_path / "a.hdf5")
     synthesize_dataset(cfg, tmp_path / "again.zip", tmp_path / "b.hdf5")
     first, second = read(tmp_path / "a.hdf5"), read(tmp_path / "b.hdf5")

@@ -6,17 +6,17 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, tiny_decision_transformer, window_batch
+from helpers import REPO, tiny_decision_transformer, window_batch
 from modality_rl.analyses import analysis_epochs, partitions, resolve_epoch
 from modality_rl.probes.activations import record_activations
 from modality_rl.probes.dump import write_probe_dump
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
 from modality_rl.tables import concatenate_tables
 from modality_rl.tables.attention import attention_tables
-from modality_rl.tables.cka import cka_tables
-from modality_rl.tables.learning_curves import learning_curve_table
+from modality_rl.tables.cka import CkaSettings, cka_tables
 from modality_rl.tables.gradients import gradient_tables
-from modality_rl.tables.parameter_change import parameter_change_table
+from modality_rl.tables.learning_curves import learning_curve_table
+from modality_rl.tables.parameter_change import parameter_change_tables
 
 COORDINATES = {"experiment": "main", "env": "hopper", "dataset": "medium", "seed": 666}
 # Two 2-block models and one twice as deep, like random/gpt2 vs iGPT.
@@ -36,7 +36,8 @@ def dumps(tmp_path_factory):
     matching checkpoints. The gpt2 model does not change between the epochs."""
     root = tmp_path_factory.mktemp("dumps")
     batch = window_batch(size=12, context_length=4)
-    gradients_cfg = GradientConfig(norm_samples=12, cosine_samples=6, chunk_size=6)
+    gradients_cfg = GradientConfig(max_norm=0.25, norm_samples=12, cosine_samples=6,
+                                   chunk_size=6, seed=0)
     dumps, checkpoints = {}, {}
     for index, (name, n_layer) in enumerate(MODELS.items()):
         model = tiny_decision_transformer(n_layer=n_layer, n_embd=8, seed=index)
@@ -54,7 +55,8 @@ def dumps(tmp_path_factory):
 
 
 def test_cka_tables(dumps):
-    tables = cka_tables(dumps[0], COORDINATES, (0, 1), thresholds=[0.99])
+    tables = cka_tables(dumps[0], COORDINATES, [0, 1],
+                        CkaSettings(debiased=True, thresholds=(0.99,)))
     pre_post = tables["cka_pre_post"]
     assert len(pre_post) == 3 * (18 + 18 + 36)  # 3 tokens x 9 layers per block
     assert set(pre_post["token"]) == {"return_to_go", "state", "action"}
@@ -90,7 +92,7 @@ def test_attention_tables(dumps):
 
 
 def test_gradient_and_parameter_change_tables(dumps):
-    tables = gradient_tables(dumps[0], COORDINATES, epoch=1)
+    tables = gradient_tables(dumps[0], COORDINATES, [1])
     assert len(tables["gradient_norms"]) == 3 * 12
     assert (tables["gradient_norms"]["norm"] <= 0.25 + 1e-6).all()
     confusion = tables["gradient_confusion"]
@@ -98,7 +100,7 @@ def test_gradient_and_parameter_change_tables(dumps):
     shares = tables["gradient_norm_share"]
     assert np.allclose(shares.groupby("model")["share"].sum(), 1.0)
     assert len(tables["gradient_norm_per_parameter"]) == 12 * (2 + 2 + 4)
-    change = parameter_change_table(dumps[1], COORDINATES, (0, 1))
+    change = parameter_change_tables(dumps[1], COORDINATES, [0, 1])["parameter_change"]
     assert len(change) == 12 * (2 + 2 + 4)
     assert np.allclose(change[change["model"] == "gpt2"]["l2_distance"], 0.0)
     assert (change[change["model"] == "random"]["l2_distance"] > 0).all()

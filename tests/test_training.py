@@ -10,22 +10,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
-from snakemake.utils import update_config
 
+from helpers import REPO, load_config
 from modality_rl.devices import acquire_gpu_slot
-from modality_rl.runs import enumerate_runs, run_settings
+from modality_rl.runs import Run, enumerate_runs, run_settings
 from modality_rl.scores import ReferenceReturns, save_reference_returns
-from modality_rl.training import masked_action_mse
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def load_config(*presets):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for preset in presets:
-        update_config(config, yaml.safe_load((REPO / preset).read_text()))
-    return config
+from modality_rl.spec import from_data
+from modality_rl.training import RunSettings, make_optimizer, masked_action_mse
 
 
 def test_paper_config_has_the_105_runs_of_the_paper():
@@ -43,15 +34,31 @@ def test_run_settings_follow_the_paper():
     locations = {"gpt2": {"name_or_path": "gpt2", "revision": "r"},
                  "igpt": {"name_or_path": "openai/imagegpt-small", "revision": "main"}}
     runs = {(r.experiment, r.model, r.env): r for r in enumerate_runs(config) if r.seed == 666}
-    random = run_settings(config, runs["main", "random", "hopper"], locations)
-    igpt = run_settings(config, runs["no_grad_clip", "igpt", "walker2d"], locations)
-    swap = run_settings(config, runs["block_swap", "gpt2_block0", "halfcheetah"], locations)
-    assert random["train"]["adam_eps"] == 1e-8 and igpt["train"]["adam_eps"] == 1e-6
-    assert random["model"]["pretrained"] == {}
-    assert igpt["train"]["grad_clip"] is None and igpt["train"]["epochs"] == 10
-    assert igpt["train"]["checkpoint_epochs"] == [0, 1, 4, 10]
-    assert swap["train"]["context_length"] == 1 and swap["train"]["epochs"] == 5
-    assert swap["model"]["pretrained"] == {"gpt2": locations["gpt2"]}
+
+    def settings(*key) -> RunSettings:
+        return from_data(RunSettings, run_settings(config, runs[key], locations))
+
+    random = settings("main", "random", "hopper")
+    igpt = settings("no_grad_clip", "igpt", "walker2d")
+    swap = settings("block_swap", "gpt2_block0", "halfcheetah")
+    assert random.training.learning_rate == 1e-4 and random.model.pretrained == {}
+    assert igpt.schedule.grad_clip is None and igpt.schedule.epochs == 10
+    assert igpt.schedule.checkpoint_epochs == (0, 1, 4, 10)
+    assert swap.schedule.context_length == 1 and swap.schedule.epochs == 5
+    assert swap.model.pretrained["gpt2"].name_or_path == "gpt2"
+    assert random.evaluation.targets == (3600.0, 1800.0)
+    assert swap.evaluation.targets == (12000.0, 6000.0)
+
+
+def test_adam_eps_follows_whether_the_body_was_pretrained():
+    """The released code: eps 1e-8 for a random body (block swap included), 1e-6 otherwise."""
+    training = from_data(RunSettings, run_settings(
+        load_config(), Run(experiment="main", model="random", env="hopper", dataset="medium",
+                           seed=1), {})).training
+    model = torch.nn.Linear(2, 2)
+    eps = {name: make_optimizer(model, training, name)[0].param_groups[0]["eps"]
+           for name in ("random", "gpt2_block3", "gpt2", "igpt")}
+    assert eps == {"random": 1e-8, "gpt2_block3": 1e-8, "gpt2": 1e-6, "igpt": 1e-6}
 
 
 def test_quick_preset_runs_every_experiment():
@@ -67,34 +74,33 @@ def test_masked_action_mse_ignores_padding():
     assert masked_action_mse(predicted, target, mask).item() == pytest.approx(2.0)
 
 
-def settings(epochs: int) -> dict:
-    return {
-        "train": {"env": "hopper", "seed": 3, "context_length": 5, "epochs": epochs,
-                  "steps_per_epoch": 15, "batch_size": 8, "learning_rate": 1e-3,
-                  "weight_decay": 1e-4, "warmup_steps": 5, "adam_eps": 1e-8, "grad_clip": 0.25,
-                  "checkpoint_epochs": [0, 1, epochs], "eval_targets": [3600, 1800],
-                  "eval_episodes": 2, "max_episode_steps": 1000, "eval_max_episode_steps": 20,
-                  "returns_scale": 1000.0},
-        "model": {"name": "random", "random_body": {"n_layer": 2, "n_embd": 32, "n_head": 1,
-                                                    "activation": "relu"},
-                  "dropout": {"embedding": 0.1, "attention": 0.1, "residual": 0.2},
-                  "pretrained": {}},
-    }
+def train_spec(run_dir: Path, dataset: Path, refs: Path, epochs: int) -> str:
+    """The train_run job of a tiny random-body run, from config.yaml's settings."""
+    config = load_config()
+    config["training"].update(steps_per_epoch=15, batch_size=8, learning_rate=1e-3,
+                              warmup_steps=5)
+    config["backbones"]["random"].update(n_layer=2, n_embd=32)
+    config["experiments"]["main"].update(context_length=5, epochs=epochs)
+    config["checkpoint_epochs"] = [0, 1, epochs]
+    config["evaluation"].update(episodes=2, max_episode_steps=20)
+    run = Run(experiment="main", model="random", env="hopper", dataset="medium", seed=3)
+    return json.dumps({"settings": run_settings(config, run, {}), "dataset": str(dataset),
+                       "reference_returns": str(refs), "work_dir": str(run_dir / "work"),
+                       "metrics": str(run_dir / "metrics.csv"),
+                       "checkpoints": str(run_dir / "checkpoints")})
 
 
 def train_command(run_dir: Path, dataset: Path, refs: Path, epochs: int) -> list[str]:
     return [sys.executable, str(REPO / "scripts" / "train_run.py"),
-            "--settings", json.dumps(settings(epochs)), "--dataset", str(dataset),
-            "--reference-returns", str(refs), "--work-dir", str(run_dir / "work"),
-            "--metrics", str(run_dir / "metrics.csv"),
-            "--checkpoints", str(run_dir / "checkpoints"), "--device", "cpu"]
+            train_spec(run_dir, dataset, refs, epochs), "--device", "cpu"]
 
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_metrics_and_weights(make_d4rl_file, tmp_path):
     dataset = make_d4rl_file(episode_lengths=(60, 80, 40))
     refs = tmp_path / "refs.json"
-    save_reference_returns(ReferenceReturns("hopper", 0.0, 100.0, -20.27, 3234.3), refs)
+    save_reference_returns(ReferenceReturns(env="hopper", paper_random=0.0, paper_expert=100.0,
+                                            d4rl_random=-20.27, d4rl_expert=3234.3), refs)
     epochs = 4
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     subprocess.run(train_command(straight, dataset, refs, epochs), check=True,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import d4rl_arrays
+from helpers import d4rl_arrays
 from modality_rl.data.trajectories import (load_trajectories, returns_to_go, split_trajectories,
                                            state_statistics)
 from modality_rl.data.windows import PAD_ACTION, WindowBatch, WindowSampler

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import d4rl_arrays
+from helpers import d4rl_arrays
 from modality_rl.data.trajectories import Trajectory, returns_to_go, split_trajectories, \
     state_statistics
 from modality_rl.data.windows import PAD_ACTION, WindowBatch, WindowSampler

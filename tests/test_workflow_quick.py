@@ -13,10 +13,8 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from snakemake.utils import update_config
 
-from conftest import QUICK, REPO, run_snakemake
+from helpers import QUICK, REPO, load_config, run_snakemake
 from modality_rl.analyses import all_tables, probe_dump_path
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
@@ -64,9 +62,7 @@ def test_every_job_wrote_its_log_and_benchmark(quick_run):
 
 
 def quick_config():
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((REPO / "presets/quick.yaml").read_text()))
-    return config
+    return load_config("presets/quick.yaml")
 
 
 def test_every_run_of_the_four_experiments_trained(quick_run):
@@ -75,16 +71,18 @@ def test_every_run_of_the_four_experiments_trained(quick_run):
     assert {r.experiment for r in runs} == {"main", "no_context", "block_swap", "no_grad_clip"}
     locations = {"gpt2": {}, "igpt": {}}
     for run in runs:
-        train = run_settings(config, run, locations)["train"]
+        settings = run_settings(config, run, locations)
+        schedule = settings["schedule"]
         with open(quick_run / run.directory / "metrics.csv") as f:
             rows = list(csv.DictReader(f))
-        assert [int(r["epoch"]) for r in rows] == list(range(train["epochs"] + 1)), run
+        assert [int(r["epoch"]) for r in rows] == list(range(schedule["epochs"] + 1)), run
         assert rows[0]["action_error"] == "" and float(rows[-1]["action_error"]) > 0
-        for target in train["eval_targets"]:
+        for target in settings["evaluation"]["targets"]:
             assert f"target_{target}_normalised_score_paper" in rows[0]
             assert f"target_{target}_normalised_score_d4rl" in rows[0]
-        checkpoints = sorted(p.name for p in (quick_run / run.directory / "checkpoints").glob("*.pt"))
-        assert checkpoints == sorted(f"epoch{e}.pt" for e in train["checkpoint_epochs"]), run
+        checkpoints = sorted(p.name for p in
+                             (quick_run / run.directory / "checkpoints").glob("*.pt"))
+        assert checkpoints == sorted(f"epoch{e}.pt" for e in schedule["checkpoint_epochs"]), run
         assert not (quick_run / run.directory / "work").exists()
 
 
@@ -140,7 +138,7 @@ def test_tables_hold_the_paper_coordinates(quick_run):
 
 
 def test_every_catalogued_figure_is_drawn(quick_run):
-    for number in data_figures():
+    for number in data_figures(REPO / "resources/figures.tsv"):
         for ext in ("pdf", "png"):
             path = quick_run / f"results/figures/fig{number:02d}.{ext}"
             assert path.stat().st_size > 5000, path
@@ -150,9 +148,9 @@ def test_report_holds_every_figure_with_its_caption(quick_run):
     result = run_snakemake(quick_run, "--report", "report.html", *QUICK[2:], timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     html = (quick_run / "report.html").read_text(errors="replace")
-    for number, panels in data_figures().items():
+    for number in data_figures(REPO / "resources/figures.tsv"):
         assert f"fig{number:02d}.pdf" in html, number
-    assert data_figures()[18][0].caption.split("(")[0].strip() in html
+    assert data_figures(REPO / "resources/figures.tsv")[18][0].caption.split("(")[0].strip() in html
 
 
 def test_second_run_has_nothing_to_do(quick_run):

@@ -9,23 +9,48 @@ the coordinates every figure slices on, so a single figure builds only its own s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from modality_rl import paths
 from modality_rl.runs import Run, enumerate_runs, experiment_epochs
 
-PROBES_DIR = "results/probes"
-TABLES_DIR = "results/tables"
 
-# Table names per analysis job; the job writes one partition of each.
-TABLES = {
-    "cka": ("cka_pre_post", "cka_between_models", "cka_within_model", "cka_layers_above_threshold"),
-    "mutual_information": ("mutual_information_hidden", "mutual_information_no_context"),
-    "parameter_change": ("parameter_change",),
-    "gradients": ("gradient_norms", "gradient_confusion", "gradient_norm_per_parameter",
-                  "gradient_norm_share"),
-    "attention_distance": ("attention_distance", "attention_distance_gap"),
+@dataclass(frozen=True, kw_only=True)
+class Analysis:
+    """One analysis job per (env, dataset, seed): what it reads and the tables it writes."""
+    tables: tuple[str, ...]  # the job writes one partition of each
+    reads: str  # "dump": the runs' probe dumps; "checkpoint": their checkpoint files
+    builder: str  # "module:function" building the tables (imported by the job only)
+    gpu: bool = False  # trains (MINE) on a GPU slot when there is one
+    # The builder takes `analysis.<name>` (less its planning keys) as its settings; else
+    # they are the probe's (gradients) or there are none.
+    table_settings: bool = False
+
+
+ANALYSES = {
+    "cka": Analysis(
+        tables=("cka_pre_post", "cka_between_models", "cka_within_model",
+                "cka_layers_above_threshold"),
+        reads="dump", builder="modality_rl.tables.cka:cka_tables", table_settings=True),
+    "mutual_information": Analysis(
+        tables=("mutual_information_hidden", "mutual_information_no_context"),
+        reads="dump", builder="modality_rl.tables.mutual_information:hidden_tables", gpu=True,
+        table_settings=True),
+    "parameter_change": Analysis(
+        tables=("parameter_change",), reads="checkpoint",
+        builder="modality_rl.tables.parameter_change:parameter_change_tables"),
+    "gradients": Analysis(
+        tables=("gradient_norms", "gradient_confusion", "gradient_norm_per_parameter",
+                "gradient_norm_share"),
+        reads="dump", builder="modality_rl.tables.gradients:gradient_tables"),
+    "attention_distance": Analysis(
+        tables=("attention_distance", "attention_distance_gap"), reads="dump",
+        builder="modality_rl.tables.attention:attention_tables"),
 }
-# Analyses that read probe dumps (parameter_change reads checkpoints).
-PROBE_ANALYSES = ("cka", "mutual_information", "gradients", "attention_distance")
-ANALYSIS_OF = {table: analysis for analysis, tables in TABLES.items() for table in tables}
+PROBE_ANALYSES = tuple(name for name, a in ANALYSES.items() if a.reads == "dump")
+ANALYSIS_OF = {table: name for name, a in ANALYSES.items() for table in a.tables}
+# Keys of `analysis.<name>` that say which runs and epochs it reads, not how it computes.
+PLANNING_KEYS = ("experiment", "epoch", "epochs")
 # Tables partitioned by env only (they read data, not models) or by experiment too.
 DATA_TABLES = ("mutual_information_data",)
 LEARNING_CURVES = "learning_curves"
@@ -61,14 +86,20 @@ def analysed_runs(config: dict, analysis: str, env: str, dataset: str, seed: int
             and (run.env, run.dataset, run.seed) == (env, dataset, seed)]
 
 
+def analysis_settings(config: dict, analysis: str) -> dict:
+    """How the analysis computes: `analysis.<name>` without its planning keys."""
+    return {key: value for key, value in config["analysis"][analysis].items()
+            if key not in PLANNING_KEYS}
+
+
 def probe_dir(run: Run) -> str:
     """One probe job per run writes all its dumps here: start-up (importing torch and
     transformers, ~7 s) dwarfs probing a small model, so per-epoch jobs would mostly wait."""
-    return f"{PROBES_DIR}/{run.experiment}/{run.model}/{run.env}-{run.dataset}/seed{run.seed}"
+    return run.path(paths.PROBES)
 
 
 def probe_dump_path(run: Run, epoch: int) -> str:
-    return f"{probe_dir(run)}/epoch{epoch}.hdf5"
+    return paths.dump(probe_dir(run), epoch)
 
 
 def probed_epochs(config: dict, run: Run) -> list[int]:
@@ -88,9 +119,14 @@ def gradient_epoch(config: dict, run: Run) -> int | None:
 
 def table_partition(table: str, env: str, dataset: str, seed: int | None = None,
                     experiment: str | None = None) -> str:
-    parts = [TABLES_DIR, table] + ([experiment] if experiment else [])
-    name = f"{env}-{dataset}" + (f"_seed{seed}" if seed is not None else "")
-    return "/".join(parts) + f"/{name}.csv"
+    """The partition of `table` for (env, dataset, seed); tables of data have no seed,
+    learning curves have an experiment."""
+    if table == LEARNING_CURVES:
+        return paths.fill(paths.CURVES_PARTITION, experiment=experiment, env=env,
+                          dataset=dataset, seed=seed)
+    if table in DATA_TABLES:
+        return paths.fill(paths.DATA_TABLE_PARTITION, table=table, env=env, dataset=dataset)
+    return paths.fill(paths.TABLE_PARTITION, table=table, env=env, dataset=dataset, seed=seed)
 
 
 def partitions(config: dict, table: str) -> list[str]:
@@ -109,4 +145,4 @@ def partitions(config: dict, table: str) -> list[str]:
 
 
 def all_tables() -> list[str]:
-    return [t for tables in TABLES.values() for t in tables] + [*DATA_TABLES, LEARNING_CURVES]
+    return [t for a in ANALYSES.values() for t in a.tables] + [*DATA_TABLES, LEARNING_CURVES]

@@ -1,9 +1,27 @@
-"""What every script in scripts/ shares: logging to stderr, which the rules send to a log file."""
+"""What every script in scripts/ shares: its job spec from the command line, logging to
+stderr (which the rules send to the job's log file), and the runtime options.
+
+A script is run as `python scripts/<job>.py SPEC [--threads N] [--device auto|cpu]`.
+SPEC (a JSON object, or @file.json) fixes what the job computes and where it writes;
+the runtime options only say how fast, so they are kept out of it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
+from typing import TypeVar
+
+from modality_rl.spec import SpecError, load_spec, spec_help
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime:
+    threads: int  # CPU threads (torch, MuJoCo workers): the rule's threads
+    device: str  # auto: a GPU slot of its own when there are GPUs; cpu: never a GPU
 
 
 def setup_logging() -> None:
@@ -11,34 +29,20 @@ def setup_logging() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def add_table_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options every table script shares: what it reads, its coordinates, what it writes."""
-    parser.add_argument("--input", nargs=3, action="append", default=[],
-                        metavar=("MODEL", "EPOCH", "PATH"),
-                        help="a probe dump or checkpoint of MODEL at EPOCH (repeatable)")
-    parser.add_argument("--coordinates", required=True,
-                        help="JSON of the columns shared by every row (env, seed, ...)")
-    parser.add_argument("--out", nargs=2, action="append", required=True,
-                        metavar=("TABLE", "PATH"), help="where to write each table")
-
-
-def inputs_by_model(inputs: list[list[str]]) -> dict[str, dict[int, str]]:
-    """--input triples as {model: {epoch: path}}, in the order given."""
-    by_model: dict[str, dict[int, str]] = {}
-    for model, epoch, path in inputs:
-        by_model.setdefault(model, {})[int(epoch)] = path
-    return by_model
-
-
-def write_tables(tables: dict, outputs: list[list[str]]) -> None:
-    """Write each table to its --out path; the names must match exactly."""
-    from modality_rl.tables import write_table
-
-    targets = dict(outputs)
-    if targets.keys() != tables.keys():
-        raise ValueError(f"--out names {sorted(targets)} do not match the tables this script "
-                         f"writes: {sorted(tables)}")
-    for name, table in tables.items():
-        write_table(table, targets[name])
-        logging.getLogger(__name__).info("wrote %s: %d rows to %s", name, len(table),
-                                         targets[name])
+def parse_job(cls: type[T], description: str | None) -> tuple[T, Runtime]:
+    """The script's spec (a `cls`) and runtime options from sys.argv; `--help` lists the
+    spec's fields. A spec that does not fit `cls` stops the script naming the field."""
+    parser = argparse.ArgumentParser(description=description, epilog=spec_help(cls),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("spec", metavar="SPEC", help="the job spec: JSON, or @file.json")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu"),
+                        help="auto: a GPU of its own when there are GPUs (default)")
+    args = parser.parse_args()
+    setup_logging()
+    try:
+        spec = load_spec(cls, args.spec)
+    except SpecError as err:
+        parser.error(str(err))
+    logging.getLogger(__name__).info("%s: %s", cls.__name__, args.spec)
+    return spec, Runtime(threads=args.threads, device=args.device)

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnvSpec:
     name: str
     gym_id: str
@@ -25,9 +25,12 @@ class EnvSpec:
 ENV_SPECS: dict[str, EnvSpec] = {
     spec.name: spec
     for spec in (
-        EnvSpec("hopper", "Hopper-v4", 11, 3, -20.272305, 3234.3),
-        EnvSpec("halfcheetah", "HalfCheetah-v4", 17, 6, -280.178953, 12135.0),
-        EnvSpec("walker2d", "Walker2d-v4", 17, 6, 1.629008, 4592.3),
+        EnvSpec(name="hopper", gym_id="Hopper-v4", obs_dim=11, act_dim=3,
+                d4rl_random_score=-20.272305, d4rl_expert_score=3234.3),
+        EnvSpec(name="halfcheetah", gym_id="HalfCheetah-v4", obs_dim=17, act_dim=6,
+                d4rl_random_score=-280.178953, d4rl_expert_score=12135.0),
+        EnvSpec(name="walker2d", gym_id="Walker2d-v4", obs_dim=17, act_dim=6,
+                d4rl_random_score=1.629008, d4rl_expert_score=4592.3),
     )
 }
 

@@ -25,7 +25,7 @@ from modality_rl.env_pool import EnvPool
 from modality_rl.envs import env_spec, make_env
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalConfig:
     env: str
     target_returns: tuple[float, ...]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import trange
 
-from modality_rl.io import write_json
+from modality_rl.io import atomic_directory, write_json
 from modality_rl.seeding import seed_everything
 
 log = logging.getLogger(__name__)
@@ -36,8 +35,9 @@ SAMPLE_IMAGES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png
 SUMMARY_FILE = "pretraining_summary.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PretrainConfig:
+    """config key `pretraining.<modality>` (language or image)."""
     n_layer: int
     n_embd: int
     n_head: int
@@ -128,7 +128,12 @@ def _image_batches(cfg: PretrainConfig, rng: np.random.Generator) -> Callable[[]
 
 
 def _build(modality: str, cfg: PretrainConfig):
-    from transformers import GPT2Config, GPT2LMHeadModel, ImageGPTConfig, ImageGPTForCausalImageModeling
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        ImageGPTConfig,
+        ImageGPTForCausalImageModeling,
+    )
 
     sizes = dict(n_layer=cfg.n_layer, n_embd=cfg.n_embd, n_head=cfg.n_head)
     if modality == "language":
@@ -164,19 +169,14 @@ def pretrain(modality: str, cfg: PretrainConfig, out_dir: str | os.PathLike) -> 
         optimizer.step()
     summary = {"modality": modality, "steps": cfg.steps, "initial_loss": initial,
                "final_loss": held_out_loss()}
-    log.info("%s pre-training: held-out loss %.3f -> %.3f", modality, initial, summary["final_loss"])
+    log.info("%s pre-training: held-out loss %.3f -> %.3f", modality, initial,
+             summary["final_loss"])
     _save(model, summary, Path(out_dir))
     return summary
 
 
 def _save(model, summary: dict, out_dir: Path) -> None:
     """Write into a temporary directory and rename it, so no half-saved model is left."""
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_directory(out_dir) as tmp:
         model.save_pretrained(tmp)
         write_json(summary, tmp / SUMMARY_FILE)
-        shutil.rmtree(out_dir, ignore_errors=True)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -9,15 +9,16 @@ the Snakefile can use it to plan jobs cheaply.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from modality_rl import paths
 
 BLOCK_SWAP_MODEL = re.compile(r"gpt2_block(\d+)")
-RUNS_DIR = "results/runs"
 # The configured weights (config key `backbones.<key>`) each pre-trained model loads.
 WEIGHTS_OF = {"gpt2": "gpt2", "igpt": "igpt", "igpt_native": "igpt"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Run:
     experiment: str
     model: str
@@ -26,8 +27,17 @@ class Run:
     seed: int
 
     @property
+    def wildcards(self) -> dict[str, str | int]:
+        """The run's values of the wildcards in `paths` patterns."""
+        return asdict(self)
+
+    @property
     def directory(self) -> str:
-        return f"{RUNS_DIR}/{self.experiment}/{self.model}/{self.env}-{self.dataset}/seed{self.seed}"
+        return paths.fill(paths.RUN, **self.wildcards)
+
+    def path(self, pattern: str) -> str:
+        """One of the run's files: run.path(paths.RUN_METRICS)."""
+        return paths.fill(pattern, **self.wildcards)
 
 
 def swapped_block(model: str) -> int | None:
@@ -52,7 +62,8 @@ def enumerate_runs(config: dict) -> list[Run]:
         for model in models:
             for env in config["envs"]:
                 for seed in experiment.get("seeds", config["seeds"]):
-                    runs.append(Run(name, model, env, config["dataset"], seed))
+                    runs.append(Run(experiment=name, model=model, env=env,
+                                    dataset=config["dataset"], seed=seed))
     return runs
 
 
@@ -74,34 +85,25 @@ def pretrained_weights(model: str) -> list[str]:
 
 
 def run_settings(config: dict, run: Run, pretrained_locations: dict[str, dict]) -> dict:
-    """The JSON-able settings of one run: its TrainConfig fields and its model.
+    """The JSON-able settings of one run (training.RunSettings): the `training` section as
+    it is, what the run's experiment fixes for its env, its env's evaluation and its model.
 
     `pretrained_locations` maps `backbones.<key>` to {"name_or_path", "revision"}.
     """
     experiment = config["experiments"][run.experiment]
-    training = config["training"]
-    kind = backbone_kind(run.model)
     epochs = experiment_epochs(experiment, run.env)
     return {
-        "train": {
-            "env": run.env, "seed": run.seed, "context_length": experiment["context_length"],
-            "epochs": epochs, "steps_per_epoch": training["steps_per_epoch"],
-            "batch_size": training["batch_size"], "learning_rate": training["learning_rate"],
-            "weight_decay": training["weight_decay"], "warmup_steps": training["warmup_steps"],
-            # The released code chose eps by whether the whole body was pre-trained.
-            "adam_eps": training["adam_eps"]["random" if kind == "random" else "pretrained"],
+        "run": run.wildcards,
+        "training": config["training"],
+        "schedule": {
+            "context_length": experiment["context_length"], "epochs": epochs,
             "grad_clip": experiment["grad_clip"],
             "checkpoint_epochs": [e for e in config["checkpoint_epochs"] if e <= epochs],
-            "eval_targets": config["evaluation"]["targets"][run.env],
-            "eval_episodes": config["evaluation"]["episodes"],
-            "max_episode_steps": training["max_episode_steps"],
-            "eval_max_episode_steps": config["evaluation"]["max_episode_steps"],
-            "returns_scale": training["returns_scale"],
         },
+        "evaluation": {**config["evaluation"], "targets": config["evaluation"]["targets"][run.env]},
         "model": {
             "name": run.model,
             "random_body": config["backbones"]["random"],
-            "dropout": training["dropout"],
             "pretrained": {w: pretrained_locations[w] for w in pretrained_weights(run.model)},
         },
     }

@@ -3,7 +3,9 @@
 paper: the random and expert scores are the mean episode returns of the env's
        `-random-v2` and `-expert-v2` datasets (Appendix A).
 d4rl:  the fixed reference scores of d4rl/infos.py.
-Both compute 100 * (return - random) / (expert - random).
+Both compute 100 * (return - random) / (expert - random). A convention whose reference
+data is not available (the Hugging Face mirror has no random sets) is recorded as missing,
+with the reason, and its scores are NaN: never a stand-in number.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from modality_rl.data.trajectories import mean_episode_return
 from modality_rl.envs import env_spec
@@ -25,30 +27,41 @@ log = logging.getLogger(__name__)
 CURVE_TARGET = {"hopper": 3600, "halfcheetah": 6000, "walker2d": 5000}
 
 CONVENTIONS = ("paper", "d4rl")
+NO_RANDOM_DATASET = ("no -random-v2 dataset: no source in data.d4rl.sources holds one (the "
+                     "Hugging Face mirror has none), and the paper normalises with its mean return")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReferenceReturns:
     env: str
-    paper_random: float
+    paper_random: float | None  # None where the random dataset was not available
     paper_expert: float
     d4rl_random: float
     d4rl_expert: float
+    missing: dict[str, str] = field(default_factory=dict)  # convention -> why it has no scores
 
     def normalised(self, episode_return: float, convention: str) -> float:
         if convention not in CONVENTIONS:
             raise ValueError(f"unknown score convention {convention!r}; use one of {CONVENTIONS}")
+        if convention in self.missing:
+            return float("nan")
         low, high = getattr(self, f"{convention}_random"), getattr(self, f"{convention}_expert")
         return 100.0 * (episode_return - low) / (high - low)
 
 
-def compute_reference_returns(env: str, random_dataset: str | os.PathLike,
+def compute_reference_returns(env: str, random_dataset: str | os.PathLike | None,
                               expert_dataset: str | os.PathLike) -> ReferenceReturns:
+    """`random_dataset` None: the paper's convention is missing (NO_RANDOM_DATASET)."""
     spec = env_spec(env)
-    refs = ReferenceReturns(env, mean_episode_return(random_dataset),
-                            mean_episode_return(expert_dataset),
-                            spec.d4rl_random_score, spec.d4rl_expert_score)
+    refs = ReferenceReturns(
+        env=env,
+        paper_random=mean_episode_return(random_dataset) if random_dataset is not None else None,
+        paper_expert=mean_episode_return(expert_dataset), d4rl_random=spec.d4rl_random_score,
+        d4rl_expert=spec.d4rl_expert_score,
+        missing={} if random_dataset is not None else {"paper": NO_RANDOM_DATASET})
     log.info("%s reference returns: %s", env, refs)
+    for convention, reason in refs.missing.items():
+        log.warning("%s: the %s convention is missing: %s", env, convention, reason)
     return refs
 
 

@@ -22,36 +22,74 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from modality_rl import paths
 from modality_rl.data.trajectories import load_trajectories, state_statistics
 from modality_rl.data.windows import WindowBatch, WindowSampler
 from modality_rl.evaluation import EvalConfig, evaluate_batched
-from modality_rl.io import atomic_path
+from modality_rl.io import atomic_directory, atomic_path
+from modality_rl.models.backbones import Dropout
+from modality_rl.models.decision_transformer import DecisionTransformer
+from modality_rl.models.factory import ModelConfig, build_decision_transformer
+from modality_rl.runs import Run, backbone_kind
 from modality_rl.scores import CONVENTIONS, ReferenceReturns
 from modality_rl.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class AdamEps:
+    random: float  # a randomly initialised body
+    pretrained: float  # a pre-trained body (the released code's choice)
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    env: str
-    seed: int
-    context_length: int
-    epochs: int
-    steps_per_epoch: int
+    """config key `training`, as it is: a training setting is a field here, a key in
+    config.yaml and the schema (tests/test_specs.py checks they agree), and read below."""
     batch_size: int
     learning_rate: float
     weight_decay: float
     warmup_steps: int
-    adam_eps: float
+    steps_per_epoch: int
+    adam_eps: AdamEps
+    dropout: Dropout
+    max_episode_steps: int  # timestep embedding size and cap of training windows
+    returns_scale: float
+    bf16: bool  # bf16 autocast of the forward pass (GPU)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """What the run's experiment (config key `experiments.<name>`) fixes for its env."""
+    context_length: int
+    epochs: int
     grad_clip: float | None
     checkpoint_epochs: tuple[int, ...]
-    eval_targets: tuple[float, ...]
-    eval_episodes: int
-    max_episode_steps: int = 1000  # timestep embedding size and cap of training windows
-    eval_max_episode_steps: int = 1000
-    returns_scale: float = 1000.0
-    bf16: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationSettings:
+    """config key `evaluation`, with the targets of the run's env."""
+    episodes: int  # per target
+    max_episode_steps: int
+    targets: tuple[float, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """Everything a run's numbers depend on (runs.run_settings builds it from the config)."""
+    run: Run
+    training: TrainConfig
+    schedule: Schedule
+    evaluation: EvaluationSettings
+    model: ModelConfig
+
+    def build_model(self, attn_implementation: str = "eager") -> DecisionTransformer:
+        """The run's model before any update: the same weights for the same settings."""
+        return build_decision_transformer(self.model, self.training.dropout, self.run.env,
+                                          self.run.seed, self.training.max_episode_steps,
+                                          attn_implementation)
 
 
 def masked_action_mse(predicted: torch.Tensor, target: torch.Tensor,
@@ -65,22 +103,26 @@ def masked_action_mse(predicted: torch.Tensor, target: torch.Tensor,
     return (squared_error * mask).sum() / mask.sum()
 
 
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig):
-    """AdamW with the paper's eps and linear warm-up to a constant learning rate."""
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, model_name: str):
+    """AdamW with the paper's eps and linear warm-up to a constant learning rate. The
+    released code chose eps by whether the whole body was pre-trained."""
+    eps = cfg.adam_eps.random if backbone_kind(model_name) == "random" else cfg.adam_eps.pretrained
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=cfg.learning_rate,
-                                  weight_decay=cfg.weight_decay, eps=cfg.adam_eps)
+                                  weight_decay=cfg.weight_decay, eps=eps)
     warmup = max(cfg.warmup_steps, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer,
                                                   lambda step: min((step + 1) / warmup, 1.0))
     return optimizer, scheduler
 
 
-def to_tensors(batch: WindowBatch, device: torch.device) -> dict[str, torch.Tensor]:
+def batch_tensors(batch: WindowBatch, device: torch.device | str = "cpu"
+                  ) -> dict[str, torch.Tensor]:
+    """A window batch as tensors on `device`, by field name."""
     return {key: torch.from_numpy(value).to(device) for key, value in batch.as_dict().items()}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunState:
     """Everything a resumed run needs; saved after every epoch."""
     epoch: int
@@ -95,19 +137,21 @@ class RunState:
 
 
 class Trainer:
-    def __init__(self, model: torch.nn.Module, cfg: TrainConfig, dataset_path: str | os.PathLike,
+    def __init__(self, settings: RunSettings, dataset_path: str | os.PathLike,
                  refs: ReferenceReturns, work_dir: str | os.PathLike,
                  device: torch.device | str = "cpu"):
-        self.model, self.cfg, self.refs = model.to(device), cfg, refs
+        self.settings, self.refs = settings, refs
+        self.cfg, self.schedule = settings.training, settings.schedule
         self.device = torch.device(device)
+        self.model = settings.build_model().to(self.device)
         self.work_dir = Path(work_dir)
         trajectories = load_trajectories(dataset_path)
         self.state_mean, self.state_std = state_statistics(trajectories)
-        self.sampler = WindowSampler(trajectories, cfg.context_length, self.state_mean,
-                                     self.state_std, max_episode_steps=cfg.max_episode_steps,
-                                     returns_scale=cfg.returns_scale)
-        self.rng = seed_everything(cfg.seed)
-        self.optimizer, self.scheduler = make_optimizer(self.model, cfg)
+        self.sampler = WindowSampler(trajectories, self.schedule.context_length, self.state_mean,
+                                     self.state_std, max_episode_steps=self.cfg.max_episode_steps,
+                                     returns_scale=self.cfg.returns_scale)
+        self.rng = seed_everything(settings.run.seed)
+        self.optimizer, self.scheduler = make_optimizer(self.model, self.cfg, settings.model.name)
         self.metrics: list[dict] = []
 
     # -- one epoch -------------------------------------------------------------------
@@ -115,28 +159,31 @@ class Trainer:
         self.model.train()
         losses = []
         for _ in tqdm(range(self.cfg.steps_per_epoch), desc=f"epoch {epoch}", mininterval=10):
-            batch = to_tensors(self.sampler.sample(self.cfg.batch_size, self.rng), self.device)
+            batch = batch_tensors(self.sampler.sample(self.cfg.batch_size, self.rng),
+                                  self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
                 predicted = self.model(batch["states"], batch["actions"], batch["returns_to_go"],
                                        batch["timesteps"], attention_mask=batch["mask"])
             loss = masked_action_mse(predicted.float(), batch["actions"], batch["mask"])
             self.optimizer.zero_grad()
             loss.backward()
-            if self.cfg.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            if self.schedule.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.schedule.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             losses.append(loss.item())
         return float(np.mean(losses))
 
     def evaluate(self, epoch: int, action_error: float | None) -> dict:
+        evaluation = self.settings.evaluation
         result = evaluate_batched(self.model, EvalConfig(
-            self.cfg.env, self.cfg.eval_targets, self.cfg.eval_episodes, self.cfg.context_length,
-            self.state_mean, self.state_std, seed=self.cfg.seed,
-            max_episode_steps=self.cfg.eval_max_episode_steps,
+            env=self.settings.run.env, target_returns=evaluation.targets,
+            episodes=evaluation.episodes, context_length=self.schedule.context_length,
+            state_mean=self.state_mean, state_std=self.state_std, seed=self.settings.run.seed,
+            max_episode_steps=evaluation.max_episode_steps,
             returns_scale=self.cfg.returns_scale), self.device)
         row = {"epoch": epoch, "action_error": action_error}
-        for target, returns, lengths in zip(self.cfg.eval_targets, result.returns, result.lengths):
+        for target, returns, lengths in zip(evaluation.targets, result.returns, result.lengths):
             mean = float(returns.mean())
             row |= {f"target_{target:g}_return_mean": mean,
                     f"target_{target:g}_return_std": float(returns.std()),
@@ -153,13 +200,15 @@ class Trainer:
         return self.work_dir / "state.pt"
 
     def checkpoint_path(self, epoch: int) -> Path:
-        return self.work_dir / f"epoch{epoch}.pt"
+        return Path(paths.checkpoint(str(self.work_dir), epoch))
 
     def save_state(self, epoch: int) -> None:
-        state = RunState(epoch, self.model.state_dict(), self.optimizer.state_dict(),
-                         self.scheduler.state_dict(), self.rng.bit_generator.state,
-                         random.getstate(), np.random.get_state(), torch.get_rng_state(),
-                         self.metrics)
+        state = RunState(epoch=epoch, model=self.model.state_dict(),
+                         optimizer=self.optimizer.state_dict(),
+                         scheduler=self.scheduler.state_dict(),
+                         sampler_rng=self.rng.bit_generator.state, python_rng=random.getstate(),
+                         numpy_rng=np.random.get_state(), torch_rng=torch.get_rng_state(),
+                         metrics=self.metrics)
         with atomic_path(self.state_path) as tmp:
             torch.save(vars(state), tmp)  # shallow: asdict would deep-copy every tensor
 
@@ -182,10 +231,10 @@ class Trainer:
     # -- the run ---------------------------------------------------------------------
     def run(self) -> list[dict]:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        for epoch in range(self.load_state(), self.cfg.epochs + 1):
+        for epoch in range(self.load_state(), self.schedule.epochs + 1):
             action_error = self.train_epoch(epoch) if epoch > 0 else None
             self.metrics.append(self.evaluate(epoch, action_error))
-            if epoch in self.cfg.checkpoint_epochs:
+            if epoch in self.schedule.checkpoint_epochs:
                 with atomic_path(self.checkpoint_path(epoch)) as tmp:
                     torch.save(self.model.state_dict(), tmp)
             self.save_state(epoch)
@@ -194,17 +243,11 @@ class Trainer:
     def publish(self, metrics_csv: str | os.PathLike, checkpoints_dir: str | os.PathLike) -> None:
         """Put the finished run's outputs in place, then drop its resumable state.
 
-        Checkpoints are copied (not moved) into a temporary directory that is renamed, so
-        a publish cut short can simply be repeated.
+        Checkpoints are copied (not moved), so a publish cut short can simply be repeated.
         """
-        checkpoints_dir = Path(checkpoints_dir)
-        tmp = checkpoints_dir.with_name(f".{checkpoints_dir.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for epoch in self.cfg.checkpoint_epochs:
-            shutil.copy2(self.checkpoint_path(epoch), tmp / f"epoch{epoch}.pt")
-        shutil.rmtree(checkpoints_dir, ignore_errors=True)
-        os.replace(tmp, checkpoints_dir)
+        with atomic_directory(checkpoints_dir) as tmp:
+            for epoch in self.schedule.checkpoint_epochs:
+                shutil.copy2(self.checkpoint_path(epoch), paths.checkpoint(str(tmp), epoch))
         with atomic_path(metrics_csv) as tmp_csv, open(tmp_csv, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(self.metrics[0]))
             writer.writeheader()

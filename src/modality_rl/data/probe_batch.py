@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -15,10 +16,20 @@ from modality_rl.io import atomic_path
 log = logging.getLogger(__name__)
 
 
-def make_probe_batch(dataset_path: str | os.PathLike, target: str | os.PathLike, *,
-                     size: int, context_length: int, seed: int,
-                     max_episode_steps: int = 1000, returns_scale: float = 1000.0) -> WindowBatch:
-    """Sample `size` windows with the training sampler and save them with their provenance."""
+@dataclass(frozen=True, kw_only=True)
+class ProbeBatchConfig:
+    """config key `probe`: the fixed probe batch every model's analyses use."""
+    batch_size: int
+    context_length: int
+    seed: int
+
+
+def make_probe_batch(dataset_path: str | os.PathLike, target: str | os.PathLike,
+                     cfg: ProbeBatchConfig, *, max_episode_steps: int = 1000,
+                     returns_scale: float = 1000.0) -> WindowBatch:
+    """Sample `cfg.batch_size` windows with the training sampler and save them with their
+    provenance."""
+    size, context_length, seed = cfg.batch_size, cfg.context_length, cfg.seed
     trajectories = load_trajectories(dataset_path)
     mean, std = state_statistics(trajectories)
     sampler = WindowSampler(trajectories, context_length, mean, std,

@@ -38,7 +38,8 @@ def verify_d4rl_file(path: str | os.PathLike, env: str) -> int:
     except DatasetError:
         raise
     except Exception as err:  # h5py raises OSError, KeyError or ValueError on damage
-        raise DatasetError(f"{path}: not a readable HDF5 file (truncated or corrupted?): {err}") from err
+        raise DatasetError(
+            f"{path}: not a readable HDF5 file (truncated or corrupted?): {err}") from err
 
     n = len(arrays["observations"])
     if n == 0:
@@ -51,7 +52,17 @@ def verify_d4rl_file(path: str | os.PathLike, env: str) -> int:
             raise DatasetError(
                 f"{path}: '{key}' has shape {array.shape}, {env} needs ({n}, {width})")
         if width is None and array.reshape(n, -1).shape[1] != 1:
-            raise DatasetError(f"{path}: '{key}' should hold one value per row, has shape {array.shape}")
+            raise DatasetError(
+                f"{path}: '{key}' should hold one value per row, has shape {array.shape}")
         if key in ("observations", "actions", "rewards") and not np.isfinite(array).all():
             raise DatasetError(f"{path}: '{key}' contains NaN or infinite values")
     return n
+
+
+def write_d4rl_hdf5(arrays: dict[str, np.ndarray], path: str | os.PathLike,
+                    attrs: dict[str, object]) -> None:
+    """Write the flat D4RL v2 arrays and provenance attributes (same arrays, same bytes)."""
+    with h5py.File(path, "w") as f:
+        for key, array in arrays.items():
+            f.create_dataset(key, data=array)
+        f.attrs.update(attrs)

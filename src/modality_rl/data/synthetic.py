@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 from tqdm import tqdm, trange
 
-from modality_rl.data.schema import verify_d4rl_file
+from modality_rl.data.schema import verify_d4rl_file, write_d4rl_hdf5
 from modality_rl.data.trajectories import split_trajectories
 from modality_rl.envs import make_env
 from modality_rl.io import atomic_path
@@ -39,17 +38,16 @@ log = logging.getLogger(__name__)
 SYNTHETIC_DATASETS = ("medium", "expert", "random")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BehaviourPolicyConfig:
-    env: str
-    seed: int
+    """config key `data.synthetic.behaviour_policy`: the SAC agent's training."""
     total_steps: int
     learning_starts: int
     batch_size: int
     hidden_sizes: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RolloutConfig:
     env: str
     dataset: str  # one of SYNTHETIC_DATASETS
@@ -75,14 +73,15 @@ def _progress_callback(total_steps: int):
     return TqdmCallback()
 
 
-def train_behaviour_policy(cfg: BehaviourPolicyConfig, target: str | os.PathLike) -> None:
+def train_behaviour_policy(cfg: BehaviourPolicyConfig, *, env: str, seed: int,
+                           target: str | os.PathLike) -> None:
     """Train SAC in the real environment and save it (stable-baselines3 zip) at `target`."""
     import torch
     from stable_baselines3 import SAC
 
     # SB3's small networks run fastest single-threaded, and parallel jobs do not contend.
     torch.set_num_threads(1)
-    agent = SAC("MlpPolicy", make_env(cfg.env, cfg.seed), seed=cfg.seed, verbose=0,
+    agent = SAC("MlpPolicy", make_env(env, seed), seed=seed, verbose=0,
                 learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
                 policy_kwargs={"net_arch": list(cfg.hidden_sizes)})
     agent.learn(cfg.total_steps, callback=_progress_callback(cfg.total_steps))
@@ -138,14 +137,6 @@ def collect_transitions(cfg: RolloutConfig, policy_path: Path | None) -> dict[st
     arrays["timeouts"] = arrays["timeouts"].astype(bool)
     arrays["timeouts"][-1] |= not arrays["terminals"][-1]
     return arrays
-
-
-def write_d4rl_hdf5(arrays: dict[str, np.ndarray], path: str | os.PathLike,
-                    attrs: dict[str, object]) -> None:
-    with h5py.File(path, "w") as f:
-        for key, array in arrays.items():
-            f.create_dataset(key, data=array)
-        f.attrs.update(attrs)
 
 
 def synthesize_dataset(cfg: RolloutConfig, policy_path: str | os.PathLike | None,

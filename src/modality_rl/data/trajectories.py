@@ -12,7 +12,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Trajectory:
     observations: np.ndarray  # (T, obs_dim)
     actions: np.ndarray  # (T, act_dim)
@@ -40,8 +40,9 @@ def split_trajectories(arrays: dict[str, np.ndarray]) -> list[Trajectory]:
         log.info("dropping %d transitions of an unfinished last episode", dropped)
     rewards = arrays["rewards"].reshape(-1)
     return [
-        Trajectory(arrays["observations"][start:end + 1], arrays["actions"][start:end + 1],
-                   rewards[start:end + 1], bool(terminals[end]))
+        Trajectory(observations=arrays["observations"][start:end + 1],
+                   actions=arrays["actions"][start:end + 1], rewards=rewards[start:end + 1],
+                   terminal=bool(terminals[end]))
         for start, end in zip(np.r_[0, ends[:-1] + 1], ends)
     ]
 

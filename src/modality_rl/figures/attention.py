@@ -7,10 +7,8 @@ from matplotlib.figure import SubFigure
 from matplotlib.patches import Patch
 
 from modality_rl.figures.catalogue import Panel, drawn_epoch
-from modality_rl.figures.gradients import BOX_LINE, boxes
-from modality_rl.figures.parameters import in_paper_order
 from modality_rl.figures.registry import Needs, drawer
-from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
+from modality_rl.figures.style import BOX_LINE, MODEL_COLOURS, MODEL_LABELS, boxes, in_paper_order
 
 METHOD = "mean"  # the head- and query-averaged distance (the table also has "original")
 GROUP_WIDTH = 0.8  # the width the models' boxes of one block share, as seaborn's dodge

@@ -2,21 +2,21 @@
 
 Each panel names its kind (which drawer draws it), env(s), seed, token, models and
 epochs as the paper used them. Epochs are the paper's (40 = the last epoch): a preset
-with shorter runs draws the nearest epoch its runs have (`panel_epoch`).
+with shorter runs draws the nearest epoch its runs have (`panel_epoch`). The catalogue
+is a declared input of the jobs that read it, so its path is always passed in.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
-CATALOGUE = Path(__file__).resolve().parents[3] / "resources" / "figures.tsv"
 DIAGRAM = "diagram"
 PAPER_FINAL_EPOCH = 40
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Panel:
     figure: int
     panel: str
@@ -38,7 +38,7 @@ class Panel:
         return self.models.split(",") if self.models else []
 
 
-def load_catalogue(path: str | Path = CATALOGUE) -> list[Panel]:
+def load_catalogue(path: str | os.PathLike) -> list[Panel]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     return [Panel(figure=int(r["figure"]), panel=r["panel"], kind=r["kind"], env=r["env"],
@@ -47,10 +47,10 @@ def load_catalogue(path: str | Path = CATALOGUE) -> list[Panel]:
                   caption=r["caption"]) for r in rows]
 
 
-def data_figures(panels: list[Panel] | None = None) -> dict[int, list[Panel]]:
+def data_figures(catalogue: str | os.PathLike) -> dict[int, list[Panel]]:
     """Figure number -> its panels, for every figure that plots data (not a diagram)."""
     figures: dict[int, list[Panel]] = {}
-    for panel in panels if panels is not None else load_catalogue():
+    for panel in load_catalogue(catalogue):
         if panel.kind != DIAGRAM:
             figures.setdefault(panel.figure, []).append(panel)
     return figures

@@ -14,7 +14,7 @@ from matplotlib.figure import SubFigure
 
 from modality_rl.figures.catalogue import Panel, rows_at_drawn_epoch
 from modality_rl.figures.registry import Needs, drawer
-from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
+from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS, line_legend
 
 # Section 5.1: "a threshold (dashed line at 0.23 in Fig. 1 (a))"; no other panel draws one.
 THRESHOLD_LINES = {(1, "a"): 0.23}
@@ -42,12 +42,6 @@ def draw_cka_layerwise_pre_post(fig: SubFigure, panel: Panel, tables: dict) -> N
                    linestyle="dashed", linewidth=1.2)
     ax.set(xlabel="Normalized Layer", ylabel="CKA", ylim=(0, 1))
     line_legend(ax, "upper right")
-
-
-def line_legend(ax: Axes, loc: str) -> None:
-    """A legend of the models' lines without their markers, as the paper's."""
-    for line in ax.legend(loc=loc).get_lines():
-        line.set_marker("")
 
 
 def layer_axis_label(model: str) -> str:

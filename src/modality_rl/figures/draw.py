@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from modality_rl.analyses import table_partition
+
 # The drawer modules register their kinds on import.
 from modality_rl.figures import attention, cka, curves, gradients, mutual_information, parameters  # noqa: F401
 from modality_rl.figures.catalogue import Panel, data_figures
@@ -58,16 +59,16 @@ def save_figure(fig: Figure, pdf: str | os.PathLike, png: str | os.PathLike) -> 
     plt.close(fig)
 
 
-def figure_inputs(figure: int, dataset: str) -> list[str]:
-    """Every table partition the figure's panels read (the rule's inputs)."""
-    return list(dict.fromkeys(path for panel in data_figures()[figure]
+def figure_inputs(panels: list[Panel], dataset: str) -> list[str]:
+    """Every table partition a figure's panels read (the rule's inputs)."""
+    return list(dict.fromkeys(path for panel in panels
                               for paths in panel_inputs(panel, dataset).values()
                               for path in paths))
 
 
-def draw_catalogued_figure(figure: int, dataset: str, pdf: str | os.PathLike,
-                           png: str | os.PathLike) -> None:
-    panels = data_figures()[figure]
+def draw_catalogued_figure(catalogue: str | os.PathLike, figure: int, dataset: str,
+                           pdf: str | os.PathLike, png: str | os.PathLike) -> None:
+    panels = data_figures(catalogue)[figure]
     fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels])
     save_figure(fig, pdf, png)
     logging.getLogger(__name__).info("figure %d: %d panels (%s) to %s and %s", figure,

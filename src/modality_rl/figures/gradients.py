@@ -1,38 +1,20 @@
 """Gradients at the gradient epoch (1): confusion, norms and iGPT's norm per parameter
-(Fig. 5, 6, 7, 18, 57-67).
-
-Also the seaborn-like box plot the attention distance panels share.
-"""
+(Fig. 5, 6, 7, 18, 57-67)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import SubFigure
 
 from modality_rl.figures.catalogue import Panel, rows_at_drawn_epoch
-from modality_rl.figures.parameters import (PAPER_ORDER, PARAMETER_AXIS,
-                                            in_paper_order, parameter_bars)
 from modality_rl.figures.registry import Needs, drawer
-from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
+from modality_rl.figures.style import (MODEL_COLOURS, MODEL_LABELS, PAPER_ORDER, PARAMETER_AXIS,
+                                       boxes, in_paper_order, parameter_bars)
 
 CLIPPED_NORM_AXIS = "Clipped Gradient Norm"
 CLIP_NORM = 0.25  # training's clipping threshold: the paper's norm axes end there
-BOX_LINE = "0.25"  # seaborn's dark grey for box edges, whiskers, medians and fliers
 SHARE_COLOURS = [MODEL_COLOURS[m] for m in PAPER_ORDER]  # Fig. 7's three groups, in order
-
-
-def boxes(ax: Axes, samples: list[np.ndarray], positions: list[float], colour, width: float
-          ) -> None:
-    """Box plots as seaborn draws them: whiskers at 1.5 IQR, grey lines, diamond fliers."""
-    line = {"color": BOX_LINE, "linewidth": 1.5}
-    ax.boxplot(samples, positions=positions, widths=width, whis=1.5, patch_artist=True,
-               manage_ticks=False, boxprops={"facecolor": colour, "edgecolor": BOX_LINE,
-                                             "linewidth": 1.5},
-               whiskerprops=line, capprops=line, medianprops=line,
-               flierprops={"marker": "d", "markerfacecolor": BOX_LINE,
-                           "markeredgecolor": BOX_LINE, "markersize": 4})
 
 
 def model_axis(ax: Axes, models: list[str]) -> None:

@@ -6,10 +6,12 @@ a test keeps the committed file equal to what this module writes.
 
 from __future__ import annotations
 
+import os
+
 from modality_rl.figures.catalogue import data_figures
 from modality_rl.figures.draw import kind_of
-from modality_rl.figures.paper_tables import PAPER_TABLES
 from modality_rl.figures.registry import KINDS
+from modality_rl.tables.paper import PAPER_TABLES
 
 HEADER = """# Figure index
 
@@ -29,9 +31,9 @@ and runs behind them, are built.
 """
 
 
-def figure_index() -> str:
+def figure_index(catalogue: str | os.PathLike) -> str:
     rows = []
-    for number, panels in sorted(data_figures().items()):
+    for number, panels in sorted(data_figures(catalogue).items()):
         kinds = list(dict.fromkeys(panel.kind for panel in panels))
         functions = ", ".join(f"`{KINDS[k].draw.__module__}.{KINDS[k].draw.__name__}`"
                               for k in kinds)
@@ -50,9 +52,11 @@ TABLES_HEADER = """
 `results/paper_tables/tableN.csv` and `.md` (and the numbers alone in
 `results/metrics/tableN.json`, for `dvc metrics show`), made by rule `paper_table`
 (`rules/figures.smk`), which runs `scripts/paper_table.py`, which calls
-`modality_rl.figures.paper_tables.paper_table` (best-epoch normalised scores, both
-conventions, the paper's published numbers beside) and `markdown`. Table 3 is the
-configuration: `config.yaml` (`training`, `backbones`, `experiments`).
+`modality_rl.tables.paper.paper_table` (best-epoch normalised scores, both
+conventions, the paper's published numbers beside) and `markdown`. Every table also
+reads each env's `{env}_reference_returns.json`, which names a convention that is
+missing (no random dataset among the sources) and why. Table 3 is the configuration:
+`config.yaml` (`training`, `backbones`, `experiments`).
 
 | table | title | reads |
 |---|---|---|

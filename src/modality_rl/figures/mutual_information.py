@@ -11,9 +11,8 @@ from matplotlib.figure import SubFigure
 from matplotlib.ticker import MaxNLocator
 
 from modality_rl.figures.catalogue import Panel, rows_at_drawn_epoch
-from modality_rl.figures.cka import line_legend
 from modality_rl.figures.registry import Needs, drawer
-from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS, TOKEN_MARKERS
+from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS, TOKEN_MARKERS, line_legend
 
 # The paper's block (of 12) in a panel's detail, "block 6 output ...", and its depth.
 PAPER_DEPTHS = {0: "shallow", 6: "middle", 11: "deep"}

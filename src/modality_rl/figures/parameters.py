@@ -1,8 +1,4 @@
-"""Parameter change between pre- and post-fine-tuning (Fig. 3, 4, 47-56).
-
-Also the helpers the other per-model and per-parameter panels share: the paper's model
-order and bars over parameter indices.
-"""
+"""Parameter change between pre- and post-fine-tuning (Fig. 3, 4, 47-56)."""
 
 from __future__ import annotations
 
@@ -13,23 +9,7 @@ from matplotlib.ticker import MultipleLocator
 
 from modality_rl.figures.catalogue import Panel, drawn_epoch
 from modality_rl.figures.registry import Needs, drawer
-from modality_rl.figures.style import MODEL_COLOURS, MODEL_LABELS
-
-PAPER_ORDER = ("gpt2", "igpt", "random")  # the order of the paper's per-model panels
-PARAMETER_AXIS = "Parameter of Each Layer"
-
-
-def in_paper_order(models: list[str]) -> list[str]:
-    """A panel's models in the order the paper draws them: GPT2, iGPT, Random Init."""
-    return sorted(models, key=PAPER_ORDER.index)
-
-
-def parameter_bars(ax: Axes, rows: pd.DataFrame, column: str, model: str) -> None:
-    """One bar of `column` per parameter set, at its parameter_index, with the model's
-    legend entry in the upper right."""
-    ax.bar(rows["parameter_index"], rows[column], width=0.8, color=MODEL_COLOURS[model],
-           label=MODEL_LABELS[model])
-    ax.legend(loc="upper right")
+from modality_rl.figures.style import PARAMETER_AXIS, in_paper_order, parameter_bars
 
 
 def draw_parameter_change(fig: SubFigure, panel: Panel, table: pd.DataFrame, column: str,

@@ -30,7 +30,7 @@ class Needs:
         return f"{self.table}/{self.experiment}" if self.experiment else self.table
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Kind:
     needs: tuple[Needs, ...]
     draw: Drawer
@@ -44,6 +44,6 @@ def drawer(kind: str, *needs: Needs, size: tuple[float, float] = (4.2, 2.8)
            ) -> Callable[[Drawer], Drawer]:
     """Register `function` as the drawer of panels of `kind`."""
     def register(function: Drawer) -> Drawer:
-        KINDS[kind] = Kind(tuple(needs), function, size)
+        KINDS[kind] = Kind(needs=tuple(needs), draw=function, size=size)
         return function
     return register

@@ -1,4 +1,6 @@
-"""The paper's look: seaborn "ticks" style, its three model colours and labels."""
+"""The paper's look: seaborn "ticks" style, its three model colours and labels, and the
+pieces several drawers share (the paper's model order, seaborn-like box plots, bars over
+parameter sets, legends of lines without markers)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 
 MODEL_COLOURS = {"gpt2": (0.372, 0.537, 0.537), "igpt": (0.627, 0.352, 0.470),
                  "random": (0.733, 0.737, 0.870)}
 MODEL_LABELS = {"random": "Random Init", "gpt2": "GPT2", "igpt": "iGPT"}
 TOKEN_MARKERS = {"return_to_go": "^", "state": "o", "action": "x"}  # paper Fig. 2
+PAPER_ORDER = ("gpt2", "igpt", "random")  # the order of the paper's per-model panels
+PARAMETER_AXIS = "Parameter of Each Layer"
+BOX_LINE = "0.25"  # seaborn's dark grey for box edges, whiskers, medians and fliers
 
 
 def apply_style() -> None:
@@ -20,3 +28,34 @@ def apply_style() -> None:
         "xtick.direction": "out", "ytick.direction": "out", "lines.linewidth": 2,
         "pdf.fonttype": 42,
     })
+
+
+def in_paper_order(models: list[str]) -> list[str]:
+    """A panel's models in the order the paper draws them: GPT2, iGPT, Random Init."""
+    return sorted(models, key=PAPER_ORDER.index)
+
+
+def boxes(ax: Axes, samples: list[np.ndarray], positions: list[float], colour, width: float
+          ) -> None:
+    """Box plots as seaborn draws them: whiskers at 1.5 IQR, grey lines, diamond fliers."""
+    line = {"color": BOX_LINE, "linewidth": 1.5}
+    ax.boxplot(samples, positions=positions, widths=width, whis=1.5, patch_artist=True,
+               manage_ticks=False, boxprops={"facecolor": colour, "edgecolor": BOX_LINE,
+                                             "linewidth": 1.5},
+               whiskerprops=line, capprops=line, medianprops=line,
+               flierprops={"marker": "d", "markerfacecolor": BOX_LINE,
+                           "markeredgecolor": BOX_LINE, "markersize": 4})
+
+
+def parameter_bars(ax: Axes, rows: pd.DataFrame, column: str, model: str) -> None:
+    """One bar of `column` per parameter set, at its parameter_index, with the model's
+    legend entry in the upper right."""
+    ax.bar(rows["parameter_index"], rows[column], width=0.8, color=MODEL_COLOURS[model],
+           label=MODEL_LABELS[model])
+    ax.legend(loc="upper right")
+
+
+def line_legend(ax: Axes, loc: str) -> None:
+    """A legend of the models' lines without their markers, as the paper's."""
+    for line in ax.legend(loc=loc).get_lines():
+        line.set_marker("")

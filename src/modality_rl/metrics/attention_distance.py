@@ -32,8 +32,9 @@ def attention_distance(attn: np.ndarray, method: str = "mean",
 
     method "mean": `attn` is (N, heads, T, T) attention probabilities; the result averages
     over heads and over the queries where `query_mask` (N, T) is 1 (all if None).
-    method "original": `attn` is (N, T, T) from `probes.activations.pseudo_single_head_attention`; the result
-    is the mean of a_qk |q - k| over all T x T entries, as the released code computed it.
+    method "original": `attn` is (N, T, T) from
+    `probes.activations.pseudo_single_head_attention`; the result is the mean of
+    a_qk |q - k| over all T x T entries, as the released code computed it.
     """
     if method not in METHODS:
         raise ValueError(f"unknown attention distance method {method!r}; use one of {METHODS}")
@@ -41,7 +42,8 @@ def attention_distance(attn: np.ndarray, method: str = "mean",
     distances = token_distances(attn.shape[-1])
     if method == "original":
         if attn.ndim != 3:
-            raise ValueError(f"method 'original' takes (N, T, T) pseudo-attention, got {attn.shape}")
+            raise ValueError(
+                f"method 'original' takes (N, T, T) pseudo-attention, got {attn.shape}")
         return (attn * distances).mean(axis=(1, 2))
     if attn.ndim != 4:
         raise ValueError(f"method 'mean' takes (N, heads, T, T) attention, got {attn.shape}")

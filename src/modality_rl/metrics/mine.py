@@ -41,8 +41,9 @@ EMA_EPS = 1e-6  # mine-pytorch's EPS in the corrected gradient's denominator
 _STREAM_STRIDE = 1_000_003  # keeps (config.seed, stream) pairs on distinct generator seeds
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MineConfig:
+    """config key `analysis.mutual_information`, less the experiment and epoch it reads."""
     hidden: int = 400
     learning_rate: float = 1e-4
     iterations: int = 1000  # epochs over the n samples

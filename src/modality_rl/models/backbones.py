@@ -25,19 +25,21 @@ from torch import nn
 PRETRAINED_KINDS = ("gpt2", "igpt", "igpt_native")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Dropout:
-    embedding: float = 0.1
-    attention: float = 0.1
-    residual: float = 0.2  # GPT-2 applies it to the residual and the MLP output
+    """config key `training.dropout`."""
+    embedding: float
+    attention: float
+    residual: float  # GPT-2 applies it to the residual and the MLP output
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RandomBodyConfig:
-    n_layer: int = 12
-    n_embd: int = 768
-    n_head: int = 1
-    activation: str = "relu"
+    """config key `backbones.random` (Table 3: 12 x 768, 1 head, ReLU)."""
+    n_layer: int
+    n_embd: int
+    n_head: int
+    activation: str
 
 
 class BackboneUnavailableError(RuntimeError):

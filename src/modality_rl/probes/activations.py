@@ -16,6 +16,7 @@ import torch
 from modality_rl.data.windows import WindowBatch
 from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.probes.dump import ProbeActivations
+from modality_rl.training import batch_tensors
 
 HOOKED_LAYERS = ("ln_1", "attn.c_attn", "attn.c_proj", "attn.resid_dropout", "ln_2",
                  "mlp.c_fc", "mlp.c_proj", "mlp.act", "mlp.dropout")
@@ -34,11 +35,6 @@ def pseudo_single_head_attention(c_attn_output: torch.Tensor, width: int) -> tor
     query, key = c_attn_output[..., :width], c_attn_output[..., width:2 * width]
     scores = query @ key.transpose(-1, -2) / math.sqrt(width)
     return torch.tril(torch.softmax(scores, dim=-1))
-
-
-def batch_tensors(batch: WindowBatch, device: torch.device | str = "cpu"
-                  ) -> dict[str, torch.Tensor]:
-    return {key: torch.from_numpy(value).to(device) for key, value in batch.as_dict().items()}
 
 
 @torch.no_grad()

@@ -26,23 +26,22 @@ from tqdm import tqdm
 
 from modality_rl.data.windows import WindowBatch
 from modality_rl.models.decision_transformer import DecisionTransformer, block_parameter_sets
-from modality_rl.probes.activations import batch_tensors
 from modality_rl.probes.dump import GradientProbe
-from modality_rl.training import masked_action_mse
+from modality_rl.training import batch_tensors, masked_action_mse
 
 METHODS = ("vmap", "loop")
 INPUTS = ("states", "actions", "returns_to_go", "timesteps", "mask")
 BLOCKS_PREFIX = "transformer.h."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GradientConfig:
-    max_norm: float | None = 0.25  # None: no clipping
-    norm_samples: int = 100
-    cosine_samples: int = 50
-    chunk_size: int = 10  # per-sample gradients held at once by vmap
-    train_mode: bool = True  # the paper's setting: dropout on
-    seed: int = 0  # dropout masks
+    """config key `analysis.gradients`, less the experiment and epoch it probes."""
+    max_norm: float | None  # None: no clipping
+    norm_samples: int
+    cosine_samples: int
+    chunk_size: int  # per-sample gradients held at once by vmap
+    seed: int  # dropout masks
 
 
 def _loss(model: DecisionTransformer, t: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -106,14 +105,16 @@ def parameter_gradient_norms(model: DecisionTransformer, t: dict[str, torch.Tens
 
 
 def gradient_probe(model: DecisionTransformer, batch: WindowBatch, cfg: GradientConfig,
-                   method: str = "vmap", device: torch.device | str = "cpu") -> GradientProbe:
+                   method: str = "vmap", device: torch.device | str = "cpu",
+                   train_mode: bool = True) -> GradientProbe:
+    """`train_mode` (dropout on) is the paper's setting; in eval mode vmap and loop agree."""
     if method not in METHODS:
         raise ValueError(f"unknown per-sample gradient method {method!r}; use one of {METHODS}")
     needed = max(cfg.norm_samples, cfg.cosine_samples)
     if needed > len(batch):
         raise ValueError(f"the probe batch has {len(batch)} samples; the gradient probe needs "
                          f"{needed} (analysis.gradients.norm_samples / cosine_samples)")
-    model.train(cfg.train_mode)
+    model.train(train_mode)
     torch.manual_seed(cfg.seed)
     t = batch_tensors(batch, device)
     sample_gradients = _sample_gradients_vmap if method == "vmap" else _sample_gradients_loop

@@ -8,26 +8,26 @@ import os
 import torch
 
 from modality_rl.data.probe_batch import load_probe_batch
-from modality_rl.models.factory import build_decision_transformer
+from modality_rl.io import sha256_file
 from modality_rl.probes.activations import record_activations
 from modality_rl.probes.dump import write_probe_dump
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
-from modality_rl.provenance import code_version, config_hash, file_sha256
+from modality_rl.provenance import code_version, config_hash
+from modality_rl.spec import to_data
+from modality_rl.training import RunSettings
 
 log = logging.getLogger(__name__)
 
 
-def load_checkpoint_model(settings: dict, checkpoint: str | os.PathLike,
+def load_checkpoint_model(settings: RunSettings, checkpoint: str | os.PathLike,
                           device: torch.device | str = "cpu"):
     """The run's model (eager attention) with the checkpoint's weights."""
-    train = settings["train"]
-    model = build_decision_transformer(settings["model"], train["env"], train["seed"],
-                                       train["max_episode_steps"])
+    model = settings.build_model()
     model.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True))
     return model.to(device)
 
 
-def probe_checkpoint(settings: dict, run: dict, epoch: int, checkpoint: str | os.PathLike,
+def probe_checkpoint(settings: RunSettings, epoch: int, checkpoint: str | os.PathLike,
                      probe_batch: str | os.PathLike, target: str | os.PathLike,
                      gradients: GradientConfig | None = None,
                      device: torch.device | str = "cpu") -> None:
@@ -43,10 +43,10 @@ def probe_checkpoint(settings: dict, run: dict, epoch: int, checkpoint: str | os
         log.info("gradient norms: mean %.4g, max %.4g; minimum cosine %.4g",
                  float(gradient_result.sample_norms.mean()), gradient_result.sample_norms.max(),
                  gradient_result.cosines.min())
-    attrs = {**run, "epoch": epoch, "checkpoint": os.fspath(checkpoint),
-             "checkpoint_sha256": file_sha256(checkpoint),
-             "config_hash": config_hash({"settings": settings, "gradients": vars(gradients)
-                                         if gradients else None}),
+    attrs = {**settings.run.wildcards, "epoch": epoch, "checkpoint": os.fspath(checkpoint),
+             "checkpoint_sha256": sha256_file(checkpoint),
+             "config_hash": config_hash({"settings": to_data(settings),
+                                         "gradients": to_data(gradients)}),
              "code_version": code_version(), "probe_batch": os.fspath(probe_batch)}
     write_probe_dump(target, batch, activations, gradient_result, attrs)
     log.info("wrote %s", target)

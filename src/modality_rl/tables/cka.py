@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,13 @@ import pandas as pd
 from modality_rl.metrics.cka import centred_grams, cka_from_grams, layers_above, normalised_layer
 from modality_rl.probes.dump import ProbeDump
 from modality_rl.tables import Dumps
+
+
+@dataclass(frozen=True, kw_only=True)
+class CkaSettings:
+    """config key `analysis.cka`, less the experiment and epochs it reads."""
+    debiased: bool  # the unbiased HSIC (the paper's choice)
+    thresholds: tuple[float, ...]  # Appendix D.3: the layers above each are listed
 
 
 def _grams(dumps: Dumps, debiased: bool) -> tuple[dict, dict[str, list[str]], list[str]]:
@@ -33,14 +41,15 @@ def _grid(values: np.ndarray, names_a: list[str], names_b: list[str]) -> dict[st
             "cka": values.ravel()}
 
 
-def cka_tables(dumps: Dumps, coordinates: dict, epochs: tuple[int, int],
-               thresholds: list[float], debiased: bool = True) -> dict[str, pd.DataFrame]:
+def cka_tables(dumps: Dumps, coordinates: dict, epochs: list[int], settings: CkaSettings
+               ) -> dict[str, pd.DataFrame]:
     """cka_pre_post, cka_between_models, cka_within_model, cka_layers_above_threshold.
 
-    `coordinates` holds experiment, env, dataset and seed. Layers of deeper models map
-    onto the shallowest model's layer axis through `normalised_layer`.
+    `coordinates` holds experiment, env, dataset and seed; `epochs` is (before, after).
+    Layers of deeper models map onto the shallowest model's layer axis through
+    `normalised_layer`.
     """
-    grams, names, tokens = _grams(dumps, debiased)
+    grams, names, tokens = _grams(dumps, settings.debiased)
     before, after = epochs
     reference = min(len(n) for n in names.values())
     pre_post, between, within = [], [], []
@@ -65,10 +74,10 @@ def cka_tables(dumps: Dumps, coordinates: dict, epochs: tuple[int, int],
     return {"cka_pre_post": pre_post,
             "cka_between_models": pd.concat(between, ignore_index=True),
             "cka_within_model": pd.concat(within, ignore_index=True),
-            "cka_layers_above_threshold": _above(pre_post, thresholds)}
+            "cka_layers_above_threshold": _above(pre_post, settings.thresholds)}
 
 
-def _above(pre_post: pd.DataFrame, thresholds: list[float]) -> pd.DataFrame:
+def _above(pre_post: pd.DataFrame, thresholds: tuple[float, ...]) -> pd.DataFrame:
     rows = []
     for (model, token), group in pre_post.groupby(["model", "token"], sort=False):
         for threshold in thresholds:

@@ -11,8 +11,11 @@ from modality_rl.probes.dump import ProbeDump
 from modality_rl.tables import Dumps
 
 
-def gradient_tables(dumps: Dumps, coordinates: dict, epoch: int) -> dict[str, pd.DataFrame]:
-    """gradient_norms, gradient_confusion, gradient_norm_per_parameter, gradient_norm_share."""
+def gradient_tables(dumps: Dumps, coordinates: dict, epochs: list[int]
+                    ) -> dict[str, pd.DataFrame]:
+    """gradient_norms, gradient_confusion, gradient_norm_per_parameter, gradient_norm_share,
+    from the dumps of the one epoch in `epochs` (the gradient probe's)."""
+    (epoch,) = epochs
     norms, confusion, per_parameter, shares = [], [], [], []
     for model, by_epoch in dumps.items():
         with ProbeDump(by_epoch[epoch]) as dump:

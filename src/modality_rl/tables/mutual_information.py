@@ -44,9 +44,11 @@ def _estimate(rows: list[dict], pairs: list[tuple[np.ndarray, np.ndarray]],
     return table
 
 
-def hidden_tables(dumps: Dumps, coordinates: dict, epoch: int, mine: MineConfig,
+def hidden_tables(dumps: Dumps, coordinates: dict, epochs: list[int], settings: MineConfig,
                   device="cpu") -> dict[str, pd.DataFrame]:
-    """mutual_information_hidden and mutual_information_no_context of one partition."""
+    """mutual_information_hidden and mutual_information_no_context of one partition, at
+    the one epoch in `epochs`."""
+    (epoch,) = epochs
     hidden_rows, hidden_pairs, context_rows, context_pairs = [], [], [], []
     n_blocks = {}
     for model, by_epoch in dumps.items():
@@ -70,12 +72,12 @@ def hidden_tables(dumps: Dumps, coordinates: dict, epoch: int, mine: MineConfig,
                 context_rows += [{**where, "quantity": "input"}, {**where, "quantity": "label"}]
                 context_pairs += [(batch.states[:, step], output[:, 3 * step + 1]),
                                   (batch.actions[:, step], output[:, 3 * step + 1])]
-    no_context = _estimate(context_rows, context_pairs, mine, device)
+    no_context = _estimate(context_rows, context_pairs, settings, device)
     reference = min(n_blocks.values())
     no_context.insert(no_context.columns.get_loc("block") + 1, "normalised_block",
                       [b * reference // n_blocks[m] for m, b in
                        zip(no_context["model"], no_context["block"])])
-    return {"mutual_information_hidden": _estimate(hidden_rows, hidden_pairs, mine, device),
+    return {"mutual_information_hidden": _estimate(hidden_rows, hidden_pairs, settings, device),
             "mutual_information_no_context": no_context}
 
 

@@ -10,10 +10,10 @@ from modality_rl.metrics.parameter_change import block_parameters, parameter_cha
 from modality_rl.tables import Dumps
 
 
-def parameter_change_table(checkpoints: Dumps, coordinates: dict, epochs: tuple[int, int]
-                           ) -> pd.DataFrame:
-    """L2 distance and cosine per block parameter set, epochs[0] vs epochs[1].
-    `checkpoints[model][epoch]` is the checkpoint file."""
+def parameter_change_tables(checkpoints: Dumps, coordinates: dict, epochs: list[int]
+                            ) -> dict[str, pd.DataFrame]:
+    """parameter_change: L2 distance and cosine per block parameter set, epochs[0] vs
+    epochs[1]. `checkpoints[model][epoch]` is the checkpoint file."""
     before, after = epochs
     parts = []
     for model, by_epoch in checkpoints.items():
@@ -25,4 +25,4 @@ def parameter_change_table(checkpoints: Dumps, coordinates: dict, epochs: tuple[
             "parameter_index": np.arange(len(change)), "parameter": list(change),
             "l2_distance": [v[0] for v in change.values()],
             "cosine_similarity": [v[1] for v in change.values()]}))
-    return pd.concat(parts, ignore_index=True)
+    return {"parameter_change": pd.concat(parts, ignore_index=True)}

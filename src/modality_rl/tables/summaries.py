@@ -11,11 +11,11 @@ import pandas as pd
 from modality_rl.scores import CURVE_TARGET
 
 
-
 def table_metrics(long: pd.DataFrame) -> dict:
-    """{env: {model: {convention: {mean, std, seeds}}}} from a `paper_table` frame."""
+    """{env: {model: {convention: {mean, std, seeds}}}} from a `paper_table` frame; a
+    missing convention is left out (numbers only: its reason is in the table itself)."""
     metrics: dict = {}
-    for row in long.itertuples():
+    for row in long[long["missing_reason"] == ""].itertuples():
         metrics.setdefault(row.env, {}).setdefault(row.model, {})[row.convention] = {
             "mean": float(row.mean), "std": float(row.std), "seeds": int(row.seeds)}
     return metrics

@@ -4,25 +4,26 @@ A run's best epoch is the trained epoch (1..N) with the highest mean return at t
 curve target (the released plotting code's choice, `scores.CURVE_TARGET`); its score is
 reported in both conventions, labelled: `paper` normalises with the mean returns of the
 -random-v2 and -expert-v2 datasets, `d4rl` with D4RL's reference scores. Beside ours
-stand the paper's published numbers (resources/paper_tables.tsv).
+stand the paper's published numbers (resources/paper_tables.tsv). A convention the env's
+reference returns mark as missing (no random dataset among the sources) has no number,
+only its reason (column `missing_reason`).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from modality_rl.scores import CONVENTIONS, CURVE_TARGET
 
-PUBLISHED = Path(__file__).resolve().parents[3] / "resources" / "paper_tables.tsv"
 ENV_LABELS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker 2D"}
 MODEL_LABELS = {"gpt2": "GPT2", "igpt": "iGPT", "random": "Random Init"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaperTable:
     number: int
     title: str
@@ -31,12 +32,14 @@ class PaperTable:
     seeds: tuple[int, ...] | None  # None: every configured seed
 
 
-PAPER_TABLES = {
-    1: PaperTable(1, "Normalized mean return", "main", ("gpt2", "igpt", "random"), None),
-    2: PaperTable(2, "Normalized return of K = 1", "no_context", ("gpt2", "random"), (666,)),
-    4: PaperTable(4, "Normalized return of K = 1 (seed = 666 & 42)", "no_context",
-                  ("gpt2", "random"), None),
-}
+PAPER_TABLES = {table.number: table for table in (
+    PaperTable(number=1, title="Normalized mean return", experiment="main",
+               models=("gpt2", "igpt", "random"), seeds=None),
+    PaperTable(number=2, title="Normalized return of K = 1", experiment="no_context",
+               models=("gpt2", "random"), seeds=(666,)),
+    PaperTable(number=4, title="Normalized return of K = 1 (seed = 666 & 42)",
+               experiment="no_context", models=("gpt2", "random"), seeds=None),
+)}
 
 
 def best_epoch_scores(curves: pd.DataFrame) -> pd.DataFrame:
@@ -54,29 +57,37 @@ def best_epoch_scores(curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def published_numbers(number: int) -> dict[tuple[str, str], str]:
-    with open(PUBLISHED, newline="") as f:
+def published_numbers(path: str | os.PathLike, number: int) -> dict[tuple[str, str], str]:
+    """Table `number`'s published cells by (env, model), from resources/paper_tables.tsv."""
+    with open(path, newline="") as f:
         return {(r["env"], r["model"]): r["published"] for r in csv.DictReader(f, delimiter="\t")
                 if int(r["table"]) == number}
 
 
-def paper_table(table: PaperTable, curves: pd.DataFrame) -> pd.DataFrame:
-    """Long table: env, model, convention, mean, std, seeds, and the published number."""
+def paper_table(table: PaperTable, curves: pd.DataFrame,
+                published: dict[tuple[str, str], str],
+                missing: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+    """Long table: env, model, convention, mean, std, seeds, the published number, and why
+    a convention has no score (`missing`: env -> convention -> reason, from the env's
+    reference returns)."""
     scores = best_epoch_scores(curves[curves["model"].isin(table.models)])
     if table.seeds is not None:
         scores = scores[scores["seed"].isin(table.seeds)]
-    published = published_numbers(table.number)
     rows = []
     order = {env: i for i, env in enumerate(ENV_LABELS)}  # the paper's row order
     scores = scores.sort_values("env", key=lambda envs: envs.map(order), kind="stable")
     for (env, model), runs in scores.groupby(["env", "model"], sort=False):
         for convention in CONVENTIONS:
             values = runs[f"score_{convention}"]
+            reason = (missing or {}).get(env, {}).get(convention, "")
             rows.append({"table": table.number, "env": env, "model": model,
-                         "convention": convention, "mean": values.mean(),
-                         "std": values.std(ddof=0), "seeds": len(values),
+                         "convention": convention,
+                         "mean": float("nan") if reason else values.mean(),
+                         "std": float("nan") if reason else values.std(ddof=0),
+                         "seeds": len(values),
                          "best_epochs": " ".join(map(str, runs["best_epoch"])),
-                         "published": published.get((env, model), "")})
+                         "published": published.get((env, model), ""),
+                         "missing_reason": reason})
     return pd.DataFrame(rows)
 
 
@@ -95,10 +106,17 @@ def markdown(table: PaperTable, long: pd.DataFrame) -> str:
         cells = [ENV_LABELS[env]]
         for model in table.models:
             of_model = rows[rows["model"] == model].set_index("convention")
-            cells += [f"{of_model.loc[c, 'mean']:.1f} ± {of_model.loc[c, 'std']:.1f}"
+            cells += ["missing" if of_model.loc[c, "missing_reason"] else
+                      f"{of_model.loc[c, 'mean']:.1f} ± {of_model.loc[c, 'std']:.1f}"
                       for c in CONVENTIONS]
             cells.append(of_model["published"].iloc[0] or "-")
         lines.append("| " + " | ".join(cells) + " |")
+    gaps = long[long["missing_reason"] != ""].groupby(["convention", "missing_reason"],
+                                                      sort=False)
+    if gaps.ngroups:
+        lines += ["", "Missing:"]
+        lines += [f"- `{convention}` ({', '.join(ENV_LABELS[e] for e in gap['env'].unique())}): "
+                  f"{reason}" for (convention, reason), gap in gaps]
     return "\n".join(lines) + "\n"
 
 

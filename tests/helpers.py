@@ -1,0 +1,204 @@
+"""What the tests share: small D4RL-schema files and windows built by hand, tiny models, and
+copies of the workflow to run Snakemake and DVC in. Fixtures built on them: conftest.py."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import yaml
+from snakemake.utils import update_config
+
+from modality_rl.data.windows import PAD_ACTION, WindowBatch
+from modality_rl.envs import env_spec
+from modality_rl.models.backbones import Dropout
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
+                  "resources", "profiles", "envs", "src", "dvc.yaml", "params.yaml", ".dvc",
+                  ".dvcignore", ".gitignore")
+QUICK = ("--cores", "2", "--configfile", "presets/quick.yaml")
+PAPER_DROPOUT = Dropout(embedding=0.1, attention=0.1, residual=0.2)
+
+
+def load_config(*presets: str) -> dict:
+    """config.yaml with the given presets merged over it, as Snakemake merges them."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for preset in presets:
+        update_config(config, yaml.safe_load((REPO / preset).read_text()))
+    return config
+
+
+def d4rl_arrays(env: str, episode_lengths: list[int], *, seed: int = 0,
+                last_is_terminal: bool = True) -> dict[str, np.ndarray]:
+    """Random arrays in the D4RL v2 layout; every episode but the last times out."""
+    spec = env_spec(env)
+    rng = np.random.default_rng(seed)
+    n = sum(episode_lengths)
+    ends = np.cumsum(episode_lengths) - 1
+    terminals = np.zeros(n, dtype=bool)
+    timeouts = np.zeros(n, dtype=bool)
+    timeouts[ends[:-1]] = True
+    (terminals if last_is_terminal else timeouts)[ends[-1]] = True
+    observations = rng.normal(size=(n + 1, spec.obs_dim)).astype(np.float32)
+    return {
+        "observations": observations[:-1],
+        "actions": rng.uniform(-1, 1, size=(n, spec.act_dim)).astype(np.float32),
+        "rewards": rng.uniform(0, 2, size=n).astype(np.float32),
+        "terminals": terminals,
+        "timeouts": timeouts,
+        "next_observations": observations[1:],
+    }
+
+
+def window_batch(size: int, context_length: int, env: str = "hopper", seed: int = 0,
+                 padded_steps: int = 3) -> WindowBatch:
+    """Random probe-like windows; the first window is left-padded by `padded_steps`."""
+    spec = env_spec(env)
+    rng = np.random.default_rng(seed)
+    shape = (size, context_length)
+    mask = np.ones(shape, dtype=np.float32)
+    mask[0, :padded_steps] = 0
+    actions = rng.uniform(-1, 1, size=(*shape, spec.act_dim)).astype(np.float32)
+    actions[0, :padded_steps] = PAD_ACTION
+    return WindowBatch(
+        states=rng.normal(size=(*shape, spec.obs_dim)).astype(np.float32), actions=actions,
+        rewards=rng.uniform(0, 2, size=(*shape, 1)).astype(np.float32),
+        returns_to_go=rng.uniform(0, 3, size=(*shape, 1)).astype(np.float32),
+        timesteps=rng.integers(0, 999, size=shape), mask=mask)
+
+
+def tiny_decision_transformer(n_layer: int = 2, n_embd: int = 16, n_head: int = 1,
+                              env: str = "hopper", seed: int = 0, activation: str = "relu",
+                              attn_implementation: str = "eager"):
+    """A Decision Transformer with a random GPT-2 body of the given size."""
+    import torch
+
+    from modality_rl.models.backbones import RandomBodyConfig, random_body
+    from modality_rl.models.decision_transformer import DecisionTransformer
+
+    torch.manual_seed(seed)
+    spec = env_spec(env)
+    body = random_body(RandomBodyConfig(n_layer=n_layer, n_embd=n_embd, n_head=n_head,
+                                        activation=activation), PAPER_DROPOUT,
+                       attn_implementation)
+    return DecisionTransformer(body, spec.obs_dim, spec.act_dim)
+
+
+def copy_workflow(root: Path) -> Path:
+    """The workflow's files in a fresh directory, so runs never touch the checkout."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            # .dvc/tmp and .dvc/cache are the checkout's own (git ignores them too).
+            shutil.copytree(source, root / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
+        else:
+            shutil.copy2(source, root / name)
+    return root
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Snakemake on the copied workflow in `workdir`, output captured as text."""
+    return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def same_checkpoints(a: Path, b: Path) -> bool:
+    """Two checkpoint directories hold the same epochs with equal tensors."""
+    import torch
+
+    names = sorted(path.name for path in a.glob("epoch*.pt"))
+    if not names or names != sorted(path.name for path in b.glob("epoch*.pt")):
+        return False
+    for name in names:
+        left, right = (torch.load(d / name, map_location="cpu", weights_only=True)
+                       for d in (a, b))
+        if left.keys() != right.keys() or not all(torch.equal(left[k], right[k])
+                                                  for k in left):
+            return False
+    return True
+
+
+def run_command(workdir: Path, *command: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """A command in `workdir` that must succeed; its output (stdout + stderr) as text."""
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-3000:])
+    return result
+
+
+def init_git_and_dvc_project(root: Path, configfile: str) -> Path:
+    """A fresh clone's state: the workflow committed to git (the repo ships .dvc/), with
+    params.yaml selecting the config file `dvc repro` runs."""
+    params = (root / "params.yaml").read_text()
+    (root / "params.yaml").write_text(params.replace("configfile: config.yaml",
+                                                     f"configfile: {configfile}"))
+    run_command(root, "git", "init", "-q")
+    run_command(root, "git", "add", "-A")
+    run_command(root, "git", "-c", "user.name=ci", "-c", "user.email=ci@localhost",
+                "commit", "-qm", "workflow")
+    return root
+
+
+def workflow_rules(configfiles: tuple[str, ...] = ()) -> dict[str, dict]:
+    """{rule: {"runs": bool, "gpu": int}} of the workflow as Snakemake parses it, from
+    Snakemake's API (its parsed rules are not public API, hence `_workflow`)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, ResourceSettings, StorageSettings
+
+    with SnakemakeApi() as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(), storage_settings=StorageSettings(),
+            config_settings=ConfigSettings(configfiles=[REPO / c for c in configfiles]),
+            snakefile=REPO / "Snakefile", workdir=REPO)._workflow
+        return {rule.name: {"runs": rule.shellcmd is not None,
+                            "gpu": rule.resources["gpu"].value if "gpu" in rule.resources else 0}
+                for rule in workflow.rules}
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1. `routes[path]` is (status, headers, body): GET
+    sends all three, HEAD the first two; other paths get 404. Content-Length is the body's
+    length unless the headers announce another. Every request is recorded as (method, path)."""
+
+    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]] | None = None):
+        self.routes = dict(routes or {})
+        self.requests: list[tuple[str, str]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self, with_body: bool):
+                outer.requests.append((self.command, self.path))
+                status, headers, body = outer.routes.get(self.path, (404, {}, b"not found"))
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
+
+            def do_GET(self):
+                self.answer(with_body=True)
+
+            def do_HEAD(self):
+                self.answer(with_body=False)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
