@@ -5,6 +5,8 @@ released code's trajectory draw is reproduced exactly.
 time, padded in float64), kept here as the oracle: same RNG calls, same arithmetic.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -101,8 +103,8 @@ def test_storage_on_a_torch_device_returns_tensors_there():
 def trajectories_with_returns(returns: list[float], lengths: list[int]) -> list[Trajectory]:
     arrays = d4rl_arrays("hopper", lengths, seed=1)
     trajectories = split_trajectories(arrays)
-    return [Trajectory(t.observations, t.actions, np.full(len(t), r / len(t), np.float32),
-                       t.terminal) for t, r in zip(trajectories, returns)]
+    return [replace(t, rewards=np.full(len(t), r / len(t), np.float32))
+            for t, r in zip(trajectories, returns)]
 
 
 def released_draw(trajectories, batch_size, rng):

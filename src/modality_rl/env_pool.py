@@ -203,7 +203,7 @@ class EnvPool:
                 self._died(k)
         try:
             status, payload = connection.recv()
-        except EOFError:
+        except (EOFError, OSError):  # closed, or reset by the worker's death
             self._died(k)
         if status == "error":
             self._fail(f"{self._describe(k)} failed:\n{payload}")
