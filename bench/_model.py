@@ -1,10 +1,16 @@
-"""What the benchmarks share: the model-size flags, a seeded random-body DT, windows."""
+"""What the benchmarks share: the model-size flags, a seeded random-body DT, windows, and
+a module as it was at an earlier commit (the "before" of a before/after comparison)."""
 
 import argparse
+import subprocess
+import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from modality_rl.data.trajectories import Trajectory, split_trajectories
 from modality_rl.data.windows import WindowBatch
 from modality_rl.envs import env_spec
 from modality_rl.models.backbones import Dropout, RandomBodyConfig, random_body
@@ -43,3 +49,31 @@ def random_windows(size: int, context_length: int, env: str) -> WindowBatch:
         rewards=np.zeros((*shape, 1), np.float32),
         returns_to_go=rng.uniform(0, 3, size=(*shape, 1)).astype(np.float32),
         timesteps=rng.integers(0, 999, size=shape), mask=np.ones(shape, np.float32))
+
+
+def random_trajectories(env: str, trajectories: int, steps: int, seed: int = 0
+                        ) -> list[Trajectory]:
+    """A random dataset shaped like a D4RL file of `env`: `steps` transitions cut into
+    `trajectories` episodes of random lengths (hopper-medium: 2186 and about 1M)."""
+    spec = env_spec(env)
+    rng = np.random.default_rng(seed)
+    lengths = rng.multinomial(steps - trajectories, np.ones(trajectories) / trajectories) + 1
+    timeouts = np.zeros(steps, bool)
+    timeouts[np.cumsum(lengths) - 1] = True
+    return split_trajectories({
+        "observations": rng.normal(size=(steps, spec.obs_dim)).astype(np.float32),
+        "actions": rng.uniform(-1, 1, (steps, spec.act_dim)).astype(np.float32),
+        "rewards": rng.uniform(0, 4, steps).astype(np.float32),
+        "terminals": np.zeros(steps, bool), "timeouts": timeouts})
+
+
+def module_at(commit: str, path: str) -> types.ModuleType:
+    """The repository's file `path` as it was at `commit`, loaded as a module."""
+    repo = Path(__file__).resolve().parents[1]
+    source = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=repo, check=True,
+                            capture_output=True, text=True).stdout
+    module = types.ModuleType(f"{Path(path).stem}_at_{commit}")
+    module.__file__ = f"{commit}:{path}"
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module

@@ -15,7 +15,7 @@ rule train_run:
         paths.benchmark(f"train/{paths.RUN_ID}")
     conda:
         CONDA_ENV
-    threads: 1
+    threads: config["compute"]["train_threads"]
     resources:
         gpu=1,
         mem_mb=8000,

@@ -23,8 +23,10 @@ class TrainJob:
 def main() -> None:
     job, runtime = parse_job(TrainJob, __doc__)
     torch.set_num_threads(runtime.threads)
+    # The rule's threads: this process, and threads - 1 stepping the evaluation envs.
     trainer = Trainer(job.settings, job.dataset, load_reference_returns(job.reference_returns),
-                      job.work_dir, select_device(runtime.device))
+                      job.work_dir, select_device(runtime.device),
+                      eval_workers=runtime.threads - 1)
     trainer.run()
     trainer.publish(job.metrics, job.checkpoints)
 

@@ -109,7 +109,8 @@ def test_action_error_is_the_last_batch_with_the_epoch_mean_beside(make_d4rl_fil
     assert len(losses) == 2 and losses[0] != losses[1]
     assert error.last_batch == losses[1]
     assert error.epoch_mean == pytest.approx((losses[0] + losses[1]) / 2, rel=1e-12)
-    row = trainer.evaluate(1, error)
+    with trainer.evaluator() as evaluator:
+        row = trainer.evaluate(evaluator, 1, error)
     assert (row["action_error"], row["action_error_epoch_mean"]) == (
         error.last_batch, error.epoch_mean)
 

@@ -6,7 +6,7 @@ import pytest
 from helpers import d4rl_arrays
 from modality_rl.data.trajectories import (load_trajectories, returns_to_go, split_trajectories,
                                            state_statistics)
-from modality_rl.data.windows import PAD_ACTION, WindowSampler
+from modality_rl.data.windows import PAD_ACTION, WindowBatch, WindowSampler
 
 
 def test_split_at_terminals_and_timeouts_drops_unfinished_tail():
@@ -38,16 +38,24 @@ def test_state_statistics_match_numpy_over_all_states():
 
 
 @pytest.fixture
-def sampler():
-    trajectories = split_trajectories(d4rl_arrays("hopper", [5, 8]))
+def trajectories():
+    return split_trajectories(d4rl_arrays("hopper", [5, 8]))
+
+
+@pytest.fixture
+def sampler(trajectories):
     mean, std = state_statistics(trajectories)
     return WindowSampler(trajectories, context_length=4, state_mean=mean, state_std=std,
                          max_episode_steps=1000, returns_scale=10.0)
 
 
-def test_full_window_has_no_padding(sampler):
-    batch = sampler.window(1, 2)
-    trajectory = sampler.trajectories[1]
+def window(sampler: WindowSampler, index: int, start: int) -> WindowBatch:
+    return sampler.windows(np.array([index]), np.array([start]))
+
+
+def test_full_window_has_no_padding(sampler, trajectories):
+    batch = window(sampler, 1, 2)
+    trajectory = trajectories[1]
     np.testing.assert_array_equal(batch.mask, [[1, 1, 1, 1]])
     np.testing.assert_array_equal(batch.timesteps, [[2, 3, 4, 5]])
     np.testing.assert_allclose(batch.actions[0], trajectory.actions[2:6])
@@ -57,9 +65,9 @@ def test_full_window_has_no_padding(sampler):
                                returns_to_go(trajectory.rewards)[2:6] / 10.0, rtol=1e-6)
 
 
-def test_window_past_the_end_is_left_padded(sampler):
-    batch = sampler.window(0, 3)  # trajectory of 5 steps: only steps 3 and 4 remain
-    trajectory = sampler.trajectories[0]
+def test_window_past_the_end_is_left_padded(sampler, trajectories):
+    batch = window(sampler, 0, 3)  # trajectory of 5 steps: only steps 3 and 4 remain
+    trajectory = trajectories[0]
     np.testing.assert_array_equal(batch.mask, [[0, 0, 1, 1]])
     np.testing.assert_array_equal(batch.timesteps, [[0, 0, 3, 4]])
     assert (batch.actions[0, :2] == PAD_ACTION).all()
@@ -77,7 +85,7 @@ def test_timesteps_are_capped_at_the_episode_limit():
     trajectories = split_trajectories(d4rl_arrays("hopper", [12]))
     mean, std = state_statistics(trajectories)
     capped = WindowSampler(trajectories, 4, mean, std, max_episode_steps=10)
-    np.testing.assert_array_equal(capped.window(0, 7).timesteps, [[7, 8, 9, 9]])
+    np.testing.assert_array_equal(window(capped, 0, 7).timesteps, [[7, 8, 9, 9]])
 
 
 def test_sampling_is_length_weighted_and_seeded():

@@ -6,10 +6,12 @@ pads states, actions, returns-to-go and timesteps with zeros); the action slot o
 current step is a zero placeholder; an episode ends at termination or after
 `max_episode_steps` steps.
 
-`evaluate_batched` runs all episodes of all targets at once in a Gymnasium vector env
-with one forward pass per step. `evaluate_sequential` is the paper's loop, one episode
-and one forward pass at a time; it is kept as the reference the batched version is
-tested against. Episode i of every target is seeded with `seed + i` in both.
+`Evaluator` runs all episodes of all targets at once: its environments are built once
+(per run) and reset with the same seeds at every evaluation, stepped by worker
+processes (`modality_rl.env_pool`), and finished episodes leave both the forward pass
+and the stepping. `evaluate_sequential` is the paper's loop, one episode and one
+forward pass at a time; it is kept as the reference the Evaluator is tested against.
+Episode i of every target is seeded with `seed + i` in both.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from modality_rl.env_pool import EnvPool
 from modality_rl.envs import env_spec, make_env
 
 
@@ -42,7 +45,7 @@ class EvalResult:
 
 
 class _Histories:
-    """The last K steps of N synchronised episodes, as model inputs."""
+    """The last K steps of N episodes, as model inputs; `rows` selects some of them."""
 
     def __init__(self, n: int, cfg: EvalConfig, device: torch.device):
         spec = env_spec(cfg.env)
@@ -54,54 +57,103 @@ class _Histories:
         self.timesteps = np.zeros((n, k), np.int64)
         self.mask = np.zeros((n, k), np.int64)
 
-    def push(self, observations: np.ndarray, returns_to_go: np.ndarray, t: int) -> None:
-        """Append step t (its action slot zero) and drop the oldest step."""
+    def push(self, observations: np.ndarray, returns_to_go: np.ndarray, timesteps,
+             rows: np.ndarray | slice = slice(None)) -> None:
+        """Append the current step (its action slot zero) and drop the oldest step."""
         for array in (self.states, self.actions, self.returns_to_go, self.timesteps, self.mask):
-            array[:, :-1] = array[:, 1:].copy()
-        self.states[:, -1] = (observations - self.cfg.state_mean) / self.cfg.state_std
-        self.actions[:, -1] = 0.0
-        self.returns_to_go[:, -1, 0] = returns_to_go
-        self.timesteps[:, -1] = t
-        self.mask[:, -1] = 1
+            array[rows, :-1] = array[rows, 1:].copy()
+        self.states[rows, -1] = (observations - self.cfg.state_mean) / self.cfg.state_std
+        self.actions[rows, -1] = 0.0
+        self.returns_to_go[rows, -1, 0] = returns_to_go
+        self.timesteps[rows, -1] = timesteps
+        self.mask[rows, -1] = 1
 
-    def act(self, model: torch.nn.Module) -> np.ndarray:
-        """Predict every episode's current action and write it into its action slot."""
-        tensors = [torch.from_numpy(a).to(self.device) for a in
+    def act(self, model: torch.nn.Module, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Predict the episodes' current actions and write them into their action slots."""
+        tensors = [torch.from_numpy(a[rows]).to(self.device) for a in
                    (self.states, self.actions, self.returns_to_go, self.timesteps, self.mask)]
         with torch.no_grad():
             predicted = model(*tensors[:4], attention_mask=tensors[4])
         action = predicted[:, -1].float().cpu().numpy()
-        self.actions[:, -1] = action
+        self.actions[rows, -1] = action
         return action
 
 
-def evaluate_batched(model: torch.nn.Module, cfg: EvalConfig,
-                     device: torch.device | str = "cpu") -> EvalResult:
-    import gymnasium as gym
+class Evaluator:
+    """One run's evaluations: environments built once, reset to the same seeds each time.
 
-    targets, episodes = len(cfg.target_returns), cfg.episodes
-    n = targets * episodes
-    envs = gym.vector.SyncVectorEnv([lambda: make_env(cfg.env, cfg.seed) for _ in range(n)])
-    observations, _ = envs.reset(seed=[cfg.seed + i % episodes for i in range(n)])
-    histories = _Histories(n, cfg, torch.device(device))
-    targets_array = np.asarray(cfg.target_returns, np.float64)
-    returns_to_go = np.repeat(targets_array, episodes) / cfg.returns_scale
-    returns, lengths = np.zeros(n), np.zeros(n, np.int64)
-    active = np.ones(n, bool)
-    model.eval()
-    for t in range(cfg.max_episode_steps):
-        histories.push(observations, returns_to_go, t)
-        actions = histories.act(model)
-        # Finished episodes are auto-reset by the vector env; their results are ignored.
-        observations, rewards, terminated, truncated, _ = envs.step(actions)
-        returns[active] += rewards[active]
-        lengths[active] += 1
-        returns_to_go -= rewards / cfg.returns_scale
-        active &= ~(terminated | truncated)
-        if not active.any():
-            break
-    envs.close()
-    return EvalResult(returns.reshape(targets, episodes), lengths.reshape(targets, episodes))
+        with Evaluator(cfg, workers=8) as evaluator:
+            result = evaluator.evaluate(model, device)   # as often as needed
+
+    With workers (and `overlap`), the episodes are split into two halves, interleaved so
+    that each worker holds some of both: while one half steps in the workers, the model
+    computes the other half's actions. Results do not depend on the number of workers or
+    on the split, up to the rounding of matmuls over batches of different sizes.
+    """
+
+    def __init__(self, cfg: EvalConfig, *, workers: int = 0, overlap: bool = True):
+        self.cfg = cfg
+        n = len(cfg.target_returns) * cfg.episodes
+        self.seeds = [cfg.seed + i % cfg.episodes for i in range(n)]
+        self.pool = EnvPool(cfg.env, n, seed=cfg.seed, workers=workers)
+        # In-process stepping cannot overlap the forward pass: one group, all episodes.
+        halves = 2 if overlap and self.pool.workers else 1
+        self.groups = [np.arange(n)[half::halves] for half in range(min(halves, n))]
+
+    def evaluate(self, model: torch.nn.Module, device: torch.device | str = "cpu"
+                 ) -> EvalResult:
+        cfg, n = self.cfg, len(self.seeds)
+        observations = self.pool.reset(self.seeds)  # (n, obs_dim)
+        histories = _Histories(n, cfg, torch.device(device))
+        returns_to_go = np.repeat(np.asarray(cfg.target_returns, np.float64),
+                                  cfg.episodes) / cfg.returns_scale
+        returns, lengths = np.zeros(n), np.zeros(n, np.int64)
+        live = np.ones(n, bool)
+        model.eval()
+
+        def act(group: np.ndarray) -> np.ndarray | None:
+            """Act for the group's live episodes and send their step; None if none is live."""
+            rows = group[live[group]]
+            if len(rows) == 0:
+                return None
+            # The timestep of an episode's current step is the number of steps it took.
+            histories.push(observations[rows], returns_to_go[rows], lengths[rows], rows)
+            self.pool.send(rows, histories.act(model, rows))
+            return rows
+
+        def finish(rows: np.ndarray) -> None:
+            step = self.pool.receive()
+            observations[rows] = step.observations
+            returns[rows] += step.rewards
+            lengths[rows] += 1
+            returns_to_go[rows] -= step.rewards / cfg.returns_scale
+            ended = step.terminated | step.truncated | (lengths[rows] == cfg.max_episode_steps)
+            live[rows] = ~ended
+
+        in_flight = [act(group) for group in self.groups]
+        while any(rows is not None for rows in in_flight):
+            for i, rows in enumerate(in_flight):
+                if rows is not None:
+                    finish(rows)
+                    in_flight[i] = act(self.groups[i])
+        targets = len(cfg.target_returns)
+        return EvalResult(returns.reshape(targets, -1), lengths.reshape(targets, -1))
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def evaluate_batched(model: torch.nn.Module, cfg: EvalConfig,
+                     device: torch.device | str = "cpu", *, workers: int = 0) -> EvalResult:
+    """One evaluation with environments built for it; use an Evaluator for repeated ones."""
+    with Evaluator(cfg, workers=workers) as evaluator:
+        return evaluator.evaluate(model, device)
 
 
 def evaluate_sequential(model: torch.nn.Module, cfg: EvalConfig,

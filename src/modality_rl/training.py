@@ -17,6 +17,7 @@ import random
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from tqdm import tqdm
 from modality_rl import paths
 from modality_rl.data.trajectories import load_trajectories, state_statistics
 from modality_rl.data.windows import WindowBatch, WindowSampler
-from modality_rl.evaluation import EvalConfig, evaluate_batched
+from modality_rl.evaluation import EvalConfig, Evaluator
 from modality_rl.io import atomic_directory, atomic_path
 from modality_rl.models.backbones import Dropout
 from modality_rl.models.decision_transformer import DecisionTransformer
@@ -57,6 +58,9 @@ class TrainConfig:
     max_episode_steps: int  # timestep embedding size and cap of training windows
     returns_scale: float
     bf16: bool  # bf16 autocast of the forward pass (GPU)
+    # "all": windows from every trajectory; "released": never the lowest-return one, as
+    # the paper's code (kzl/decision-transformer#33; README, "Deliberate differences")
+    trajectory_sampling: Literal["all", "released"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,10 +150,12 @@ class RunState:
 
 
 class Trainer:
+    """`eval_workers` processes step the evaluation envs (0 or 1: this process does)."""
+
     def __init__(self, settings: RunSettings, dataset_path: str | os.PathLike,
                  refs: ReferenceReturns, work_dir: str | os.PathLike,
-                 device: torch.device | str = "cpu"):
-        self.settings, self.refs = settings, refs
+                 device: torch.device | str = "cpu", eval_workers: int = 0):
+        self.settings, self.refs, self.eval_workers = settings, refs, eval_workers
         self.cfg, self.schedule = settings.training, settings.schedule
         self.device = torch.device(device)
         self.model = settings.build_model().to(self.device)
@@ -158,7 +164,8 @@ class Trainer:
         self.state_mean, self.state_std = state_statistics(trajectories)
         self.sampler = WindowSampler(trajectories, self.schedule.context_length, self.state_mean,
                                      self.state_std, max_episode_steps=self.cfg.max_episode_steps,
-                                     returns_scale=self.cfg.returns_scale)
+                                     returns_scale=self.cfg.returns_scale,
+                                     trajectory_sampling=self.cfg.trajectory_sampling)
         self.rng = seed_everything(settings.run.seed)
         self.optimizer, self.scheduler = make_optimizer(self.model, self.cfg, settings.model.name)
         self.metrics: list[dict] = []
@@ -187,14 +194,20 @@ class Trainer:
         return ActionError(last_batch=loss.item(),
                            epoch_mean=total.item() / self.cfg.steps_per_epoch)
 
-    def evaluate(self, epoch: int, action_error: ActionError | None) -> dict:
+    def evaluator(self) -> Evaluator:
+        """The run's evaluation envs, built once and reset with the same seeds each epoch."""
         evaluation = self.settings.evaluation
-        result = evaluate_batched(self.model, EvalConfig(
+        return Evaluator(EvalConfig(
             env=self.settings.run.env, target_returns=evaluation.targets,
             episodes=evaluation.episodes, context_length=self.schedule.context_length,
             state_mean=self.state_mean, state_std=self.state_std, seed=self.settings.run.seed,
             max_episode_steps=evaluation.max_episode_steps,
-            returns_scale=self.cfg.returns_scale), self.device)
+            returns_scale=self.cfg.returns_scale), workers=self.eval_workers)
+
+    def evaluate(self, evaluator: Evaluator, epoch: int, action_error: ActionError | None
+                 ) -> dict:
+        result = evaluator.evaluate(self.model, self.device)
+        evaluation = self.settings.evaluation
         row = {"epoch": epoch, "action_error": None, "action_error_epoch_mean": None}
         if action_error is not None:
             row |= {"action_error": action_error.last_batch,
@@ -247,13 +260,14 @@ class Trainer:
     # -- the run ---------------------------------------------------------------------
     def run(self) -> list[dict]:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        for epoch in range(self.load_state(), self.schedule.epochs + 1):
-            action_error = self.train_epoch(epoch) if epoch > 0 else None
-            self.metrics.append(self.evaluate(epoch, action_error))
-            if epoch in self.schedule.checkpoint_epochs:
-                with atomic_path(self.checkpoint_path(epoch)) as tmp:
-                    torch.save(self.model.state_dict(), tmp)
-            self.save_state(epoch)
+        with self.evaluator() as evaluator:
+            for epoch in range(self.load_state(), self.schedule.epochs + 1):
+                action_error = self.train_epoch(epoch) if epoch > 0 else None
+                self.metrics.append(self.evaluate(evaluator, epoch, action_error))
+                if epoch in self.schedule.checkpoint_epochs:
+                    with atomic_path(self.checkpoint_path(epoch)) as tmp:
+                        torch.save(self.model.state_dict(), tmp)
+                self.save_state(epoch)
         return self.metrics
 
     def publish(self, metrics_csv: str | os.PathLike, checkpoints_dir: str | os.PathLike) -> None:
