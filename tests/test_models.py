@@ -118,6 +118,22 @@ def test_locally_saved_gpt2_loads_through_from_pretrained(saved_gpt2):
     assert body.config._attn_implementation == "eager"
 
 
+def test_the_unused_token_embedding_is_dropped_without_drawing_random_numbers(saved_gpt2):
+    """The DT feeds embeddings, never token ids: a checkpoint does not carry the body's
+    wte, and dropping it leaves the random state, so the DT's own init is unchanged."""
+    body = pretrained_body("gpt2", saved_gpt2, PAPER_DROPOUT)
+    assert body.wte.weight.shape[0] == 50  # the saved model's vocabulary
+    torch.manual_seed(5)
+    state = torch.get_rng_state()
+    dt = DecisionTransformer(body, 11, 3)
+    torch.set_rng_state(state)
+    reference = torch.nn.Embedding(1000, body.config.n_embd)  # the DT's first own module
+    torch.testing.assert_close(dt.embed_timestep.weight, reference.weight)
+    assert dt.transformer.wte.weight.shape == (1, body.config.n_embd)
+    assert not dt.transformer.wte.weight.requires_grad
+    assert dt.state_dict()["transformer.wte.weight"].numel() == body.config.n_embd
+
+
 def test_igpt_weights_go_into_gpt2_blocks(saved_igpt):
     from transformers import ImageGPTForCausalImageModeling
 

@@ -3,7 +3,11 @@
 Tokens are (R_t, s_t, a_t) per step. Each modality has its own linear embedding; the
 stacked tokens go through `embed_ln`, and only *then* is the time embedding added (the
 released code's order). The GPT body's own position embeddings are not used: `wpe` is
-zeroed and frozen, so the time embedding is the only position signal. The action is
+zeroed and frozen, so the time embedding is the only position signal. Its token
+embedding `wte` is never used either (the body gets embeddings, not token ids): it is
+replaced by a frozen one-row zero embedding, so checkpoints do not carry GPT-2's 38.6 M
+unused parameters (about 150 MB each). Neither change draws random numbers, so the
+model's other weights are initialised exactly as before. The action is
 predicted from the state token through a tanh head tied to the action embedding
 (`share_input_output_proj`). Module names match the paper's Appendix C.
 """
@@ -25,6 +29,7 @@ class DecisionTransformer(nn.Module):
         with torch.no_grad():
             transformer.wpe.weight.zero_()
         transformer.wpe.weight.requires_grad_(False)
+        transformer.set_input_embeddings(nn.Embedding.from_pretrained(torch.zeros(1, hidden)))
         self.embed_timestep = nn.Embedding(max_episode_steps, hidden)
         self.embed_return = nn.Linear(1, hidden)
         self.embed_state = nn.Linear(state_dim, hidden)
