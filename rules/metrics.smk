@@ -24,12 +24,16 @@ for analysis in ANALYSES:
         threads: 1
         resources:
             gpu=int(ANALYSES[analysis].gpu),
+            runs_per_gpu=config["compute"]["runs_per_gpu"],
             mem_mb=TABLE_MEM_MB[analysis],
         params:
             script=script("analysis_tables"),
             spec=analysis_spec(analysis),
         shell:
-            "python {params.script} {params.spec:q} --threads {threads} > {log} 2>&1"
+            (
+                "python {params.script} {params.spec:q} --threads {threads}"
+                " --runs-per-gpu {resources.runs_per_gpu} > {log} 2>&1"
+            )
 
 
 rule mutual_information_data_table:

@@ -18,9 +18,13 @@ rule probe_run:
     threads: 1
     resources:
         gpu=1,
+        runs_per_gpu=config["compute"]["runs_per_gpu"],
         mem_mb=16000,
     params:
         script=script("probe_run"),
         spec=probe_spec,
     shell:
-        "python {params.script} {params.spec:q} --threads {threads} > {log} 2>&1"
+        (
+            "python {params.script} {params.spec:q} --threads {threads}"
+            " --runs-per-gpu {resources.runs_per_gpu} > {log} 2>&1"
+        )

@@ -18,9 +18,13 @@ rule train_run:
     threads: config["compute"]["train_threads"]
     resources:
         gpu=1,
+        runs_per_gpu=config["compute"]["runs_per_gpu"],
         mem_mb=8000,
     params:
         script=script("train_run"),
         spec=train_spec,
     shell:
-        "python {params.script} {params.spec:q} --threads {threads} > {log} 2>&1"
+        (
+            "python {params.script} {params.spec:q} --threads {threads}"
+            " --runs-per-gpu {resources.runs_per_gpu} > {log} 2>&1"
+        )

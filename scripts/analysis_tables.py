@@ -28,7 +28,7 @@ def device_for(job: AnalysisTablesJob, runtime: Runtime):
     import torch
 
     torch.set_num_threads(runtime.threads)
-    return select_device(runtime.device)
+    return select_device(runtime.device, runtime.runs_per_gpu)
 
 
 def main() -> None:

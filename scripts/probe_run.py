@@ -33,7 +33,7 @@ class ProbeJob:
 def main() -> None:
     job, runtime = parse_job(ProbeJob, __doc__)
     torch.set_num_threads(runtime.threads)
-    device = select_device(runtime.device)
+    device = select_device(runtime.device, runtime.runs_per_gpu)
     Path(job.out).mkdir(parents=True, exist_ok=True)
     for epoch in tqdm(job.epochs, desc="probe epochs"):
         probe_checkpoint(job.settings, epoch, paths.checkpoint(job.checkpoints, epoch),

@@ -25,10 +25,9 @@ def main() -> None:
     torch.set_num_threads(runtime.threads)
     # The rule's threads: this process, and threads - 1 stepping the evaluation envs.
     trainer = Trainer(job.settings, job.dataset, load_reference_returns(job.reference_returns),
-                      job.work_dir, select_device(runtime.device),
+                      job.work_dir, select_device(runtime.device, runtime.runs_per_gpu),
                       eval_workers=runtime.threads - 1)
-    trainer.run()
-    trainer.publish(job.metrics, job.checkpoints)
+    trainer.run(job.metrics, job.checkpoints)
 
 
 if __name__ == "__main__":

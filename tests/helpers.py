@@ -16,6 +16,7 @@ from snakemake.utils import update_config
 from modality_rl.data.windows import PAD_ACTION, WindowBatch
 from modality_rl.envs import env_spec
 from modality_rl.models.backbones import Dropout
+from modality_rl.runs import Run, run_settings
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
@@ -31,6 +32,19 @@ def load_config(*presets: str) -> dict:
     for preset in presets:
         update_config(config, yaml.safe_load((REPO / preset).read_text()))
     return config
+
+
+def tiny_settings(epochs: int, learning_rate: float = 1e-3) -> dict:
+    """runs.run_settings of a tiny random-body run on hopper, from config.yaml's settings."""
+    config = load_config()
+    config["training"].update(steps_per_epoch=15, batch_size=8, learning_rate=learning_rate,
+                              warmup_steps=5)
+    config["backbones"]["random"].update(n_layer=2, n_embd=32)
+    config["experiments"]["main"].update(context_length=5, epochs=epochs)
+    config["checkpoint_epochs"] = [0, 1, epochs]
+    config["evaluation"].update(episodes=2, max_episode_steps=20)
+    run = Run(experiment="main", model="random", env="hopper", dataset="medium", seed=3)
+    return run_settings(config, run, {})
 
 
 def d4rl_arrays(env: str, episode_lengths: list[int], *, seed: int = 0,

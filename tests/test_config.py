@@ -55,6 +55,9 @@ def test_quick_preset_overrides_only_sizes_and_sources():
     ("data: {synthetic: {transitions: {medium: -1}}}\n",
      "['data']['synthetic']['transitions']['medium']", "less than the minimum"),
     ("evaluaton: {episodes: 5}\n", "", "'evaluaton' was unexpected"),
+    ("training: {matmul_precision: fast}\n", "['training']['matmul_precision']",
+     "'fast' is not one of ['highest', 'high', 'medium']"),
+    ("training: {compile: maybe}\n", "['training']['compile']", "'maybe' is not of type"),
     ("data: {d4rl: {hub: {revision: main}}}\n", "['data']['d4rl']['hub']['revision']",
      "'main' does not match"),
 ])

@@ -1,21 +1,19 @@
 """Training runs: the run list, the loss, resuming after SIGKILL, and GPU slots."""
 
-import json
+import os
 from dataclasses import replace
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 
-from helpers import REPO, load_config
+from helpers import load_config, tiny_settings
 from modality_rl.devices import acquire_gpu_slot
 from modality_rl.runs import Run, enumerate_runs, run_settings
-from modality_rl.scores import ReferenceReturns, save_reference_returns
+from modality_rl.scores import ReferenceReturns
 from modality_rl.spec import from_data
 from modality_rl import training
 from modality_rl.training import RunSettings, Trainer, make_optimizer, masked_action_mse
@@ -76,19 +74,6 @@ def test_masked_action_mse_ignores_padding():
     assert masked_action_mse(predicted, target, mask).item() == pytest.approx(2.0)
 
 
-def tiny_settings(epochs: int) -> dict:
-    """runs.run_settings of a tiny random-body run on hopper, from config.yaml's settings."""
-    config = load_config()
-    config["training"].update(steps_per_epoch=15, batch_size=8, learning_rate=1e-3,
-                              warmup_steps=5)
-    config["backbones"]["random"].update(n_layer=2, n_embd=32)
-    config["experiments"]["main"].update(context_length=5, epochs=epochs)
-    config["checkpoint_epochs"] = [0, 1, epochs]
-    config["evaluation"].update(episodes=2, max_episode_steps=20)
-    run = Run(experiment="main", model="random", env="hopper", dataset="medium", seed=3)
-    return run_settings(config, run, {})
-
-
 def test_action_error_is_the_last_batch_with_the_epoch_mean_beside(make_d4rl_file, tmp_path,
                                                                      monkeypatch):
     """The released trainer logged the last batch's loss; the mean is kept beside it."""
@@ -115,71 +100,87 @@ def test_action_error_is_the_last_batch_with_the_epoch_mean_beside(make_d4rl_fil
         error.last_batch, error.epoch_mean)
 
 
-def train_spec(run_dir: Path, dataset: Path, refs: Path, epochs: int) -> str:
-    """The train_run job of a tiny random-body run."""
-    return json.dumps({"settings": tiny_settings(epochs), "dataset": str(dataset),
-                       "reference_returns": str(refs), "work_dir": str(run_dir / "work"),
-                       "metrics": str(run_dir / "metrics.csv"),
-                       "checkpoints": str(run_dir / "checkpoints")})
-
-
-def train_command(run_dir: Path, dataset: Path, refs: Path, epochs: int) -> list[str]:
-    return [sys.executable, str(REPO / "scripts" / "train_run.py"),
-            train_spec(run_dir, dataset, refs, epochs), "--device", "cpu"]
-
-
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_metrics_and_weights(make_d4rl_file, tmp_path):
-    dataset = make_d4rl_file(episode_lengths=(60, 80, 40))
-    refs = tmp_path / "refs.json"
-    save_reference_returns(ReferenceReturns(env="hopper", paper_random=0.0, paper_expert=100.0,
-                                            d4rl_random=-20.27, d4rl_expert=3234.3), refs)
-    epochs = 4
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    subprocess.run(train_command(straight, dataset, refs, epochs), check=True,
-                   capture_output=True)
+def test_compiled_training_steps_share_the_models_weights(make_d4rl_file, tmp_path):
+    """training.compile: the training forward is compiled (torch.compile, here on CPU); it
+    computes the model's function and its updates land in the model that is saved."""
+    settings = from_data(RunSettings, tiny_settings(epochs=1))
+    settings = replace(settings, training=replace(settings.training, compile=True,
+                                                  steps_per_epoch=2))
+    refs = ReferenceReturns(env="hopper", paper_random=0.0, paper_expert=100.0,
+                            d4rl_random=-20.27, d4rl_expert=3234.3)
+    trainer = Trainer(settings, make_d4rl_file(), refs, tmp_path / "work")
+    assert isinstance(trainer.forward, torch._dynamo.eval_frame.OptimizedModule)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    assert torch.isfinite(torch.tensor(trainer.train_epoch(1).epoch_mean))
+    after = trainer.model.state_dict()
+    assert not torch.equal(after["embed_state.weight"], before["embed_state.weight"])
+    trainer.model.eval()
+    batch = trainer.batch()
+    inputs = (batch["states"], batch["actions"], batch["returns_to_go"], batch["timesteps"])
+    torch.testing.assert_close(trainer.forward(*inputs, attention_mask=batch["mask"]),
+                               trainer.model(*inputs, attention_mask=batch["mask"]),
+                               rtol=1e-5, atol=1e-5)
 
-    process = subprocess.Popen(train_command(resumed, dataset, refs, epochs),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = resumed / "work" / "state.pt"
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        if state.exists() and torch.load(state, weights_only=False)["epoch"] >= 1:
-            process.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.05)
-    assert process.wait() == -signal.SIGKILL, "the run finished before it could be killed"
-    assert not (resumed / "metrics.csv").exists() and not (resumed / "checkpoints").exists()
 
-    subprocess.run(train_command(resumed, dataset, refs, epochs), check=True, capture_output=True)
-    assert (resumed / "metrics.csv").read_text() == (straight / "metrics.csv").read_text()
-    for epoch in (0, 1, epochs):
-        a = torch.load(straight / "checkpoints" / f"epoch{epoch}.pt")
-        b = torch.load(resumed / "checkpoints" / f"epoch{epoch}.pt")
-        for name in a:
-            torch.testing.assert_close(b[name], a[name], rtol=0, atol=0, msg=name)
-    assert not (resumed / "work").exists()
-    assert sorted(p.name for p in (resumed / "checkpoints").iterdir()) == [
-        "epoch0.pt", "epoch1.pt", "epoch4.pt"]
+HOLD_SLOT = """
+import sys, time
+from pathlib import Path
+from modality_rl.devices import acquire_gpu_slot, device_identities
+print(acquire_gpu_slot(device_identities(int(sys.argv[1])), int(sys.argv[2]), Path(sys.argv[3])),
+      flush=True)
+time.sleep(60)
+"""
+
+
+def hold_slot(tmp_path: Path, gpus: int, runs_per_gpu: int, visible: str | None = None
+              ) -> subprocess.Popen:
+    """A job holding a GPU slot in a process of its own, as a training job does; it prints
+    the index of its GPU. `visible` is its CUDA_VISIBLE_DEVICES."""
+    env = {key: value for key, value in os.environ.items() if key != "CUDA_VISIBLE_DEVICES"}
+    if visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = visible
+    return subprocess.Popen([sys.executable, "-c", HOLD_SLOT, str(gpus), str(runs_per_gpu),
+                             str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def started(job: subprocess.Popen) -> str:
+    line = job.stdout.readline().strip()
+    assert line, job.stderr.read()
+    return line
 
 
 def test_concurrent_jobs_get_distinct_gpu_slots(tmp_path):
-    """Three jobs on a simulated 2-GPU machine: two get slots 0 and 1, the third is refused."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from modality_rl.devices import acquire_gpu_slot; "
-         f"print(acquire_gpu_slot(2, Path({str(tmp_path)!r})), flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+    """Jobs on a 2-GPU machine: two get GPUs 0 and 1, the third is refused; with two runs
+    per GPU the third shares GPU 0 and a fifth is refused."""
+    one = [hold_slot(tmp_path / "one", 2, 1, "0,1") for _ in range(2)]
+    two = [hold_slot(tmp_path / "two", 2, 2, "0,1") for _ in range(4)]
     try:
-        assert holder.stdout.readline().strip() == "0"
-        assert acquire_gpu_slot(2, tmp_path) == 1
-        third = subprocess.run(
-            [sys.executable, "-c", "from pathlib import Path; "
-             "from modality_rl.devices import acquire_gpu_slot; "
-             f"acquire_gpu_slot(2, Path({str(tmp_path)!r}))"], capture_output=True, text=True)
-        assert third.returncode != 0 and "all 2 GPU slots" in third.stderr
+        assert sorted(started(job) for job in one) == ["0", "1"]
+        with pytest.raises(RuntimeError, match="all 2 GPU"):
+            acquire_gpu_slot(["0", "1"], 1, tmp_path / "one")
+        assert sorted(started(job) for job in two) == ["0", "0", "1", "1"]
+        with pytest.raises(RuntimeError, match="all 2 GPU"):
+            acquire_gpu_slot(["0", "1"], 2, tmp_path / "two")
     finally:
-        holder.kill()
-        holder.wait()
-    # The holder's slot is free again once its process is gone.
-    assert acquire_gpu_slot(1, tmp_path) == 0
+        for job in one + two:
+            job.kill()
+            job.wait()
+    # A slot is free again once its process is gone.
+    assert acquire_gpu_slot(["0", "1"], 1, tmp_path / "one") == 0
+
+
+def test_jobs_a_scheduler_isolated_on_different_gpus_both_start(tmp_path):
+    """Under Slurm each job sees its own GPU as index 0; the lock follows the physical
+    device (its CUDA_VISIBLE_DEVICES entry), so two such jobs never collide, while two
+    jobs on the same physical GPU still do."""
+    jobs = [hold_slot(tmp_path, 1, 1, visible) for visible in ("2", "5")]
+    try:
+        assert [started(job) for job in jobs] == ["0", "0"]  # both run, each on its "GPU 0"
+        same = hold_slot(tmp_path, 1, 1, "5")
+        assert same.wait(timeout=60) != 0 and "are taken" in same.stderr.read()
+    finally:
+        for job in jobs:
+            job.kill()
+            job.wait()

@@ -22,6 +22,7 @@ T = TypeVar("T")
 class Runtime:
     threads: int  # CPU threads (torch, MuJoCo workers): the rule's threads
     device: str  # auto: a GPU slot of its own when there are GPUs; cpu: never a GPU
+    runs_per_gpu: int  # GPU slots per device (config key compute.runs_per_gpu)
 
 
 def setup_logging() -> None:
@@ -37,7 +38,9 @@ def parse_job(cls: type[T], description: str | None) -> tuple[T, Runtime]:
     parser.add_argument("spec", metavar="SPEC", help="the job spec: JSON, or @file.json")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu"),
-                        help="auto: a GPU of its own when there are GPUs (default)")
+                        help="auto: a GPU slot of its own when there are GPUs (default)")
+    parser.add_argument("--runs-per-gpu", type=int, default=1,
+                        help="jobs that may share one GPU (default 1)")
     args = parser.parse_args()
     setup_logging()
     try:
@@ -45,4 +48,5 @@ def parse_job(cls: type[T], description: str | None) -> tuple[T, Runtime]:
     except SpecError as err:
         parser.error(str(err))
     logging.getLogger(__name__).info("%s: %s", cls.__name__, args.spec)
-    return spec, Runtime(threads=args.threads, device=args.device)
+    return spec, Runtime(threads=args.threads, device=args.device,
+                         runs_per_gpu=args.runs_per_gpu)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -47,6 +48,60 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class LockHeldError(RuntimeError):
+    """Another live process holds the lock; the message names its PID."""
+
+
+class ExclusiveLock:
+    """An exclusive, non-blocking flock on `path`, holding the owner's PID; released when
+    the process ends, however it ends. `with ExclusiveLock(path):` or acquire()/release()."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._handle = None
+
+    def acquire(self) -> ExclusiveLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise LockHeldError(f"{self.path} is held by PID {holder}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file drops the flock
+            self._handle = None
+
+    def __enter__(self) -> ExclusiveLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def remove_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Remove the `.<name>.tmp-<pid>` files and directories that `atomic_path` and
+    `atomic_directory` leave behind when their process is killed. Only call it while
+    holding the lock of whatever writes into `directory`."""
+    removed = sorted(Path(directory).glob(".*.tmp-*"))
+    for path in removed:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return removed
 
 
 def write_json(data: Any, target: str | os.PathLike) -> None:

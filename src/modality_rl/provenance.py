@@ -26,3 +26,19 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         described = "no-git"
     return f"{__version__}+{described}"
+
+
+def source_digest(*modules: str) -> str:
+    """sha256 of the source files of `modules` (packages: every .py file below them), so
+    that a state saved by other code is recognised as such."""
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        for path in files:
+            digest.update(f"{name}:{path.relative_to(origin.parent)}".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -3,9 +3,15 @@
 A run trains for `epochs` epochs of `steps_per_epoch` steps. Epoch 0 is the model before
 any update: it is evaluated and checkpointed like the others. After every epoch the
 run's whole state (model, optimiser, scheduler, every RNG, the metrics so far) is saved
-to `work_dir/state.pt`, so a killed run resumes where it stopped and ends with the same
-numbers. Declared outputs (checkpoints at `checkpoint_epochs`, the metrics CSV) are
-moved into place only when the run completes.
+in its work directory (`modality_rl.resume`: locked for the trainer's life, and resumed
+only under the same settings and code), so a killed run resumes where it stopped and
+ends with the same numbers. Declared outputs (checkpoints at `checkpoint_epochs`, the
+metrics CSV) are moved into place only when the run completes.
+
+On a GPU: matmuls in `training.matmul_precision` (TF32 by default), bf16 autocast of
+training and evaluation when `training.bf16`, the dataset on the device when it fits
+(else pinned, non-blocking copies), fused AdamW, the training forward compiled when
+`training.compile`. On a CPU none of these apply, and the numbers are the same as ever.
 """
 
 from __future__ import annotations
@@ -13,13 +19,11 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import random
 import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -31,9 +35,19 @@ from modality_rl.io import atomic_directory, atomic_path
 from modality_rl.models.backbones import Dropout
 from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.models.factory import ModelConfig, build_decision_transformer
+from modality_rl.provenance import config_hash, source_digest
+from modality_rl.resume import RunState, RunWorkspace, random_states, restore_random_states
 from modality_rl.runs import Run, backbone_kind
 from modality_rl.scores import CONVENTIONS, ReferenceReturns
 from modality_rl.seeding import seed_everything
+from modality_rl.spec import to_data
+
+# The code a run's numbers depend on: a state saved by other code is not resumed.
+TRAINING_CODE = ("modality_rl.training", "modality_rl.evaluation", "modality_rl.env_pool",
+                 "modality_rl.envs", "modality_rl.data", "modality_rl.models",
+                 "modality_rl.scores", "modality_rl.seeding", "modality_rl.resume")
+# The dataset stays on the GPU when it takes at most this share of its free memory.
+DEVICE_DATASET_SHARE = 0.25
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +71,10 @@ class TrainConfig:
     dropout: Dropout
     max_episode_steps: int  # timestep embedding size and cap of training windows
     returns_scale: float
-    bf16: bool  # bf16 autocast of the forward pass (GPU)
+    bf16: bool  # bf16 autocast of training and evaluation forward passes (GPU)
+    # float32 matmuls on a GPU: "high" lets them use TF32 (torch.set_float32_matmul_precision)
+    matmul_precision: Literal["highest", "high", "medium"]
+    compile: bool  # torch.compile the training forward (GPU; pays off on long runs)
     # "all": windows from every trajectory; "released": never the lowest-return one, as
     # the paper's code (kzl/decision-transformer#33; README, "Deliberate differences")
     trajectory_sampling: Literal["all", "released"]
@@ -95,6 +112,10 @@ class RunSettings:
                                           self.run.seed, self.training.max_episode_steps,
                                           attn_implementation)
 
+    def fingerprint(self) -> str:
+        """What a resumable state must match: these settings and the training code."""
+        return config_hash({"settings": to_data(self), "code": source_digest(*TRAINING_CODE)})
+
 
 def masked_action_mse(predicted: torch.Tensor, target: torch.Tensor,
                       mask: torch.Tensor) -> torch.Tensor:
@@ -107,13 +128,16 @@ def masked_action_mse(predicted: torch.Tensor, target: torch.Tensor,
     return (squared_error * mask).sum() / mask.sum()
 
 
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, model_name: str):
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, model_name: str,
+                   device: torch.device | str = "cpu"):
     """AdamW with the paper's eps and linear warm-up to a constant learning rate. The
-    released code chose eps by whether the whole body was pre-trained."""
+    released code chose eps by whether the whole body was pre-trained. On a GPU the
+    fused kernel (one launch for every parameter); on a CPU the default, as ever."""
     eps = cfg.adam_eps.random if backbone_kind(model_name) == "random" else cfg.adam_eps.pretrained
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=cfg.learning_rate,
-                                  weight_decay=cfg.weight_decay, eps=eps)
+                                  weight_decay=cfg.weight_decay, eps=eps,
+                                  fused=True if torch.device(device).type == "cuda" else None)
     warmup = max(cfg.warmup_steps, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer,
                                                   lambda step: min((step + 1) / warmup, 1.0))
@@ -122,8 +146,13 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, model_name: str):
 
 def batch_tensors(batch: WindowBatch, device: torch.device | str = "cpu"
                   ) -> dict[str, torch.Tensor]:
-    """A window batch as tensors on `device`, by field name."""
-    return {key: torch.from_numpy(value).to(device) for key, value in batch.as_dict().items()}
+    """A window batch as tensors on `device`, by field name; to a GPU from pinned memory,
+    without waiting for the copy."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return {key: torch.from_numpy(value).to(device) for key, value in batch.as_dict().items()}
+    return {key: torch.from_numpy(value).pin_memory().to(device, non_blocking=True)
+            for key, value in batch.as_dict().items()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,20 +164,6 @@ class ActionError:
     epoch_mean: float
 
 
-@dataclass(kw_only=True)
-class RunState:
-    """Everything a resumed run needs; saved after every epoch."""
-    epoch: int
-    model: dict
-    optimizer: dict
-    scheduler: dict
-    sampler_rng: dict
-    python_rng: object
-    numpy_rng: object
-    torch_rng: torch.Tensor
-    metrics: list[dict] = field(default_factory=list)
-
-
 class Trainer:
     """`eval_workers` processes step the evaluation envs (0 or 1: this process does)."""
 
@@ -158,17 +173,44 @@ class Trainer:
         self.settings, self.refs, self.eval_workers = settings, refs, eval_workers
         self.cfg, self.schedule = settings.training, settings.schedule
         self.device = torch.device(device)
+        if self.device.type == "cuda":
+            torch.set_float32_matmul_precision(self.cfg.matmul_precision)
         self.model = settings.build_model().to(self.device)
-        self.work_dir = Path(work_dir)
+        # The compiled forward shares the model's parameters; checkpoints save the model.
+        self.forward = torch.compile(self.model) if self.cfg.compile else self.model
+        self.workspace = RunWorkspace(work_dir, settings.fingerprint())
         trajectories = load_trajectories(dataset_path)
         self.state_mean, self.state_std = state_statistics(trajectories)
-        self.sampler = WindowSampler(trajectories, self.schedule.context_length, self.state_mean,
-                                     self.state_std, max_episode_steps=self.cfg.max_episode_steps,
-                                     returns_scale=self.cfg.returns_scale,
-                                     trajectory_sampling=self.cfg.trajectory_sampling)
+        self.sampler = self.place(WindowSampler(
+            trajectories, self.schedule.context_length, self.state_mean, self.state_std,
+            max_episode_steps=self.cfg.max_episode_steps, returns_scale=self.cfg.returns_scale,
+            trajectory_sampling=self.cfg.trajectory_sampling))
         self.rng = seed_everything(settings.run.seed)
-        self.optimizer, self.scheduler = make_optimizer(self.model, self.cfg, settings.model.name)
+        self.optimizer, self.scheduler = make_optimizer(self.model, self.cfg, settings.model.name,
+                                                        self.device)
         self.metrics: list[dict] = []
+
+    def place(self, sampler: WindowSampler) -> WindowSampler:
+        """The sampler with its windows on the GPU when they fit: a batch is then gathered
+        there, and no training step waits for the host."""
+        if self.device.type != "cuda":
+            return sampler
+        free, _ = torch.cuda.mem_get_info(self.device)
+        if sampler.storage.nbytes > DEVICE_DATASET_SHARE * free:
+            log.info("the dataset (%.0f MB) stays on the host", sampler.storage.nbytes / 1e6)
+            return sampler
+        return sampler.to(self.device)
+
+    def autocast(self):
+        if not self.cfg.bf16:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def batch(self) -> dict[str, torch.Tensor]:
+        batch = self.sampler.sample(self.cfg.batch_size, self.rng)
+        if isinstance(batch.states, torch.Tensor):  # gathered on the device already
+            return batch.as_dict()
+        return batch_tensors(batch, self.device)
 
     # -- one epoch -------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> ActionError:
@@ -178,11 +220,11 @@ class Trainer:
         self.model.train()
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         for _ in tqdm(range(self.cfg.steps_per_epoch), desc=f"epoch {epoch}", mininterval=10):
-            batch = batch_tensors(self.sampler.sample(self.cfg.batch_size, self.rng),
-                                  self.device)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
-                predicted = self.model(batch["states"], batch["actions"], batch["returns_to_go"],
-                                       batch["timesteps"], attention_mask=batch["mask"])
+            batch = self.batch()
+            with self.autocast():
+                predicted = self.forward(batch["states"], batch["actions"],
+                                         batch["returns_to_go"], batch["timesteps"],
+                                         attention_mask=batch["mask"])
             loss = masked_action_mse(predicted.float(), batch["actions"], batch["mask"])
             self.optimizer.zero_grad()
             loss.backward()
@@ -206,7 +248,8 @@ class Trainer:
 
     def evaluate(self, evaluator: Evaluator, epoch: int, action_error: ActionError | None
                  ) -> dict:
-        result = evaluator.evaluate(self.model, self.device)
+        with self.autocast():
+            result = evaluator.evaluate(self.model, self.device)
         evaluation = self.settings.evaluation
         row = {"epoch": epoch, "action_error": None, "action_error_epoch_mean": None}
         if action_error is not None:
@@ -224,50 +267,39 @@ class Trainer:
         return row
 
     # -- resumable state -------------------------------------------------------------
-    @property
-    def state_path(self) -> Path:
-        return self.work_dir / "state.pt"
-
-    def checkpoint_path(self, epoch: int) -> Path:
-        return Path(paths.checkpoint(str(self.work_dir), epoch))
-
     def save_state(self, epoch: int) -> None:
-        state = RunState(epoch=epoch, model=self.model.state_dict(),
-                         optimizer=self.optimizer.state_dict(),
-                         scheduler=self.scheduler.state_dict(),
-                         sampler_rng=self.rng.bit_generator.state, python_rng=random.getstate(),
-                         numpy_rng=np.random.get_state(), torch_rng=torch.get_rng_state(),
-                         metrics=self.metrics)
-        with atomic_path(self.state_path) as tmp:
-            torch.save(vars(state), tmp)  # shallow: asdict would deep-copy every tensor
+        self.workspace.save(RunState(
+            fingerprint=self.workspace.fingerprint, epoch=epoch, model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
+            metrics=self.metrics, **random_states(self.rng)))
 
     def load_state(self) -> int:
-        """Restore the last saved epoch; return the next epoch to run (0 if none)."""
-        if not self.state_path.exists():
+        """Restore the last saved epoch of these settings; return the next epoch to run."""
+        state = self.workspace.load(self.schedule.checkpoint_epochs)
+        if state is None:
             return 0
-        state = RunState(**torch.load(self.state_path, weights_only=False))
         self.model.load_state_dict(state.model)
         self.optimizer.load_state_dict(state.optimizer)
         self.scheduler.load_state_dict(state.scheduler)
-        self.rng.bit_generator.state = state.sampler_rng
-        random.setstate(state.python_rng)
-        np.random.set_state(state.numpy_rng)
-        torch.set_rng_state(state.torch_rng)
+        restore_random_states(state, self.rng)
         self.metrics = state.metrics
-        log.info("resuming after epoch %d from %s", state.epoch, self.state_path)
+        log.info("resuming after epoch %d from %s", state.epoch, self.workspace.state_path)
         return state.epoch + 1
 
     # -- the run ---------------------------------------------------------------------
-    def run(self) -> list[dict]:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        with self.evaluator() as evaluator:
+    def run(self, metrics_csv: str | os.PathLike, checkpoints_dir: str | os.PathLike
+            ) -> list[dict]:
+        """Train (resuming where a killed run stopped) and publish the outputs, holding the
+        run's work directory for the whole time."""
+        with self.workspace, self.evaluator() as evaluator:
             for epoch in range(self.load_state(), self.schedule.epochs + 1):
                 action_error = self.train_epoch(epoch) if epoch > 0 else None
                 self.metrics.append(self.evaluate(evaluator, epoch, action_error))
                 if epoch in self.schedule.checkpoint_epochs:
-                    with atomic_path(self.checkpoint_path(epoch)) as tmp:
+                    with atomic_path(self.workspace.checkpoint_path(epoch)) as tmp:
                         torch.save(self.model.state_dict(), tmp)
                 self.save_state(epoch)
+            self.publish(metrics_csv, checkpoints_dir)
         return self.metrics
 
     def publish(self, metrics_csv: str | os.PathLike, checkpoints_dir: str | os.PathLike) -> None:
@@ -277,9 +309,10 @@ class Trainer:
         """
         with atomic_directory(checkpoints_dir) as tmp:
             for epoch in self.schedule.checkpoint_epochs:
-                shutil.copy2(self.checkpoint_path(epoch), paths.checkpoint(str(tmp), epoch))
+                shutil.copy2(self.workspace.checkpoint_path(epoch),
+                             paths.checkpoint(str(tmp), epoch))
         with atomic_path(metrics_csv) as tmp_csv, open(tmp_csv, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(self.metrics[0]))
             writer.writeheader()
             writer.writerows(self.metrics)
-        shutil.rmtree(self.work_dir)
+        self.workspace.clear()
