@@ -2,7 +2,7 @@
 #   snakemake --cores all --resources gpu=2                     (paper configuration)
 #   snakemake --cores all --configfile presets/quick.yaml       (whole DAG on 2 CPU cores)
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -10,14 +10,11 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-# Presets given with --configfile are merged in before this line, so the merged
-# configuration is what gets validated: a bad key stops the run before any job.
-validate(config, "schemas/config.schema.yaml")
-
-
 report: "report/workflow.rst"
 
 
+# common.smk first checks the merged configuration (presets given with --configfile are
+# merged in by then): a bad key stops the run, naming it, before any job is planned.
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"

@@ -35,11 +35,21 @@ from modality_rl.analyses import (
     table_partition,
 )
 from modality_rl.claims.verdicts import claim_tables, load_claims
+from modality_rl.configuration import check_config
 from modality_rl.data.sources import D4RLSources
 from modality_rl.figures.catalogue import data_figures
 from modality_rl.figures.draw import figure_inputs
-from modality_rl.runs import Run, enumerate_runs, pretrained_weights, run_settings
+from modality_rl.runs import (
+    Run,
+    enumerate_runs,
+    experiment_epochs,
+    pretrained_weights,
+    run_settings,
+)
 from modality_rl.tables.paper import PAPER_TABLES
+
+# The schema, then the cross-references it cannot express (modality_rl.configuration).
+check_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
 CONDA_ENV = "../envs/modality_rl.yaml"
 RUNS = enumerate_runs(config)
@@ -230,6 +240,10 @@ def pretrain_spec(wildcards, input, output):
 
 
 # -- training runs ---------------------------------------------------------------------
+def last_epoch(experiment, env):
+    return experiment_epochs(config["experiments"][experiment], env)
+
+
 def run_of(wildcards):
     return Run(
         experiment=wildcards.experiment,
@@ -387,6 +401,9 @@ def learning_curve_spec(wildcards, input, output):
         "metrics": {
             run.model: run.path(paths.RUN_METRICS) for run in learning_curve_runs(wildcards)
         },
+        "epochs": {
+            run.model: last_epoch(run.experiment, run.env) for run in learning_curve_runs(wildcards)
+        },
         "coordinates": {
             "experiment": wildcards.experiment,
             "env": wildcards.env,
@@ -449,14 +466,17 @@ def figure_spec(wildcards, input, output):
 
 
 def learning_curve_partitions(experiment, envs, seeds):
-    return [
-        table_partition(LEARNING_CURVES, env, config["dataset"], seed, experiment)
+    """{learning_curves partition: the experiment's last epoch in its env}."""
+    return {
+        table_partition(LEARNING_CURVES, env, config["dataset"], seed, experiment): last_epoch(
+            experiment, env
+        )
         for env in envs
         for seed in seeds
-    ]
+    }
 
 
-def paper_table_curves(wildcards):
+def paper_table_partitions(wildcards):
     """The learning-curve partitions of the table's experiment, envs and seeds."""
     table = PAPER_TABLES[int(wildcards.number)]
     return learning_curve_partitions(
@@ -464,11 +484,15 @@ def paper_table_curves(wildcards):
     )
 
 
+def paper_table_curves(wildcards):
+    return list(paper_table_partitions(wildcards))
+
+
 @job_spec
 def paper_table_spec(wildcards, input, output):
     return {
         "number": int(wildcards.number),
-        "curves": list(input.curves),
+        "curves": paper_table_partitions(wildcards),
         "published": input.published,
         "reference_returns": list(input.reference_returns),
         "csv": output.csv,
@@ -487,15 +511,20 @@ def configuration_table_spec(wildcards, input, output):
     }
 
 
-def learning_curve_plot_curves(wildcards):
+def learning_curve_plot_partitions(wildcards):
     return learning_curve_partitions("main", [wildcards.env], config["seeds"])
+
+
+def learning_curve_plot_curves(wildcards):
+    return list(learning_curve_plot_partitions(wildcards))
 
 
 @job_spec
 def learning_curve_plot_spec(wildcards, input, output):
     # The paper's convention where it exists; D4RL's (always there) without random sets.
     convention = "paper" if has_random_datasets() else "d4rl"
-    return {"curves": list(input), "convention": convention, "out": output[0]}
+    curves = learning_curve_plot_partitions(wildcards)
+    return {"curves": curves, "convention": convention, "out": output[0]}
 
 
 # -- claims ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from modality_rl.cli import parse_job
 from modality_rl.io import atomic_path
 from modality_rl.scores import load_reference_returns
 from modality_rl.tables import write_table
+from modality_rl.tables.learning_curves import read_curves
 from modality_rl.tables.paper import PAPER_TABLES, markdown, paper_table, published_numbers
 from modality_rl.tables.summaries import table_metrics
 
@@ -17,7 +18,7 @@ from modality_rl.tables.summaries import table_metrics
 @dataclass(frozen=True, kw_only=True)
 class PaperTableJob:
     number: int  # 1, 2 or 4
-    curves: tuple[str, ...]  # learning_curves partitions of the table's experiment
+    curves: dict[str, int]  # {learning_curves partition of its experiment: the last epoch}
     published: str  # resources/paper_tables.tsv: the paper's numbers
     reference_returns: tuple[str, ...]  # every env's: they say which convention is missing
     csv: str
@@ -28,7 +29,7 @@ class PaperTableJob:
 def main() -> None:
     job, _ = parse_job(PaperTableJob, __doc__)
     table = PAPER_TABLES[job.number]
-    curves = pd.concat([pd.read_csv(p) for p in job.curves])
+    curves = pd.concat([read_curves(path, last) for path, last in job.curves.items()])
     missing = {refs.env: refs.missing
                for refs in map(load_reference_returns, job.reference_returns)}
     long = paper_table(table, curves, published_numbers(job.published, job.number), missing)

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from helpers import REPO, load_config, run_snakemake
+from modality_rl.configuration import reference_problems
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 
@@ -47,28 +48,48 @@ def test_quick_preset_overrides_only_sizes_and_sources():
 
 
 @pytest.mark.parametrize("override, key, problem", [
-    ("envs: [hopper, ant]\n", "['envs'][1]", "'ant' is not one of"),
-    ("models: [random, bert]\n", "['models'][1]", "'bert' is not one of"),
-    ("probe: {batch_size: -3}\n", "['probe']['batch_size']", "less than the minimum"),
-    ("training: {steps_per_epoch: many}\n", "['training']['steps_per_epoch']",
+    ("envs: [hopper, ant]\n", "envs.1", "'ant' is not one of"),
+    ("models: [random, bert]\n", "models.1", "'bert' is not one of"),
+    ("probe: {batch_size: -3}\n", "probe.batch_size", "-3 is less than the minimum of 1"),
+    ("training: {steps_per_epoch: many}\n", "training.steps_per_epoch",
      "'many' is not of type 'integer'"),
     ("data: {synthetic: {transitions: {medium: -1}}}\n",
-     "['data']['synthetic']['transitions']['medium']", "less than the minimum"),
-    ("evaluaton: {episodes: 5}\n", "", "'evaluaton' was unexpected"),
-    ("training: {matmul_precision: fast}\n", "['training']['matmul_precision']",
+     "data.synthetic.transitions.medium", "less than the minimum"),
+    ("evaluaton: {episodes: 5}\n", "(top level)", "'evaluaton' was unexpected"),
+    ("training: {matmul_precision: fast}\n", "training.matmul_precision",
      "'fast' is not one of ['highest', 'high', 'medium']"),
-    ("training: {compile: maybe}\n", "['training']['compile']", "'maybe' is not of type"),
-    ("data: {d4rl: {hub: {revision: main}}}\n", "['data']['d4rl']['hub']['revision']",
-     "'main' does not match"),
+    ("training: {compile: maybe}\n", "training.compile", "'maybe' is not of type"),
+    ("data: {d4rl: {hub: {revision: main}}}\n", "data.d4rl.hub.revision", "'main' does not match"),
+    # Cross-references, which the schema cannot express:
+    ("analysis: {cka: {experiment: mian}}\n", "analysis.cka.experiment",
+     "'mian' is not an experiment; experiments are ['main', 'no_context', 'block_swap'"),
+    ("analysis: {attention_distance: {epochs: [0, 7]}}\n", "analysis.attention_distance",
+     "analysis epoch 7 of experiment 'no_context' (hopper) is 7, which is not a kept checkpoint"),
+    ("experiments: {block_swap: {blocks: [0, 12]}}\n", "experiments.block_swap.blocks",
+     "block 12 is not one of the random body's 12 blocks"),
 ])
 def test_snakemake_stops_on_bad_config_naming_the_key(workflow_copy, override, key, problem):
+    """A bad configuration stops Snakemake before it plans anything, in a few lines that
+    name the key (not Snakemake's 600-line dump of the schema)."""
     (workflow_copy / "bad.yaml").write_text(override)
     result = run_snakemake(workflow_copy, "-n", "--cores", "1", "--configfile", "bad.yaml")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "Error validating config file" in output
-    assert problem in output and f"On instance{key}" in output
+    assert f"config key {key}: " in output and problem in output, output[-2000:]
     assert "Job stats" not in output  # stopped before planning any job
+    assert len(output.splitlines()) < 15, output
+
+
+def test_every_env_needs_its_epochs_and_targets():
+    """Presets merge into config.yaml, so only an edited config.yaml can lose an env's key."""
+    config = load_config()
+    del config["experiments"]["block_swap"]["epochs"]["walker2d"]
+    del config["evaluation"]["targets"]["hopper"]
+    assert reference_problems(config) == [
+        "config key evaluation.targets has no 'hopper' (envs lists it)",
+        "config key experiments.block_swap.epochs has no 'walker2d' (envs lists it)"]
+    assert reference_problems(load_config()) == []
+    assert reference_problems(load_config("presets/quick.yaml")) == []
 
 
 def planned_jobs(workflow: Path, *args: str) -> tuple[dict[str, int], str]:

@@ -114,6 +114,15 @@ def test_a_state_whose_checkpoints_are_gone_starts_fresh(inputs, straight, tmp_p
     assert_same_run(straight[1e-3], tmp_path)
 
 
+def test_an_unreadable_state_starts_fresh(inputs, straight, tmp_path):
+    """A zero-byte state (a disk that filled up) is set aside, not a bare EOFError."""
+    kill_after_epoch(tmp_path, inputs, 1)
+    (tmp_path / "work" / "state.pt").write_bytes(b"")
+    result = train(tmp_path, inputs)
+    assert "it cannot be read (EOFError" in result.stderr
+    assert_same_run(straight[1e-3], tmp_path)
+
+
 def test_a_second_trainer_of_a_run_stops_at_once_and_the_first_finishes(inputs, straight,
                                                                           tmp_path):
     first = subprocess.Popen(command(tmp_path, inputs), stdout=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ import yaml
 
 from helpers import REPO, tiny_decision_transformer, window_batch
 from modality_rl.analyses import analysis_epochs, partitions, resolve_epoch
+from modality_rl.inputs import InputError, load_checkpoint, open_hdf5, read_table
 from modality_rl.metrics.mine import MineConfig, mine_estimates
 from modality_rl.metrics.null import null_permutation
 from modality_rl.probes.activations import record_activations
@@ -17,7 +18,7 @@ from modality_rl.tables import concatenate_tables
 from modality_rl.tables.attention import attention_tables
 from modality_rl.tables.cka import CkaSettings, cka_tables
 from modality_rl.tables.gradients import gradient_tables
-from modality_rl.tables.learning_curves import learning_curve_table
+from modality_rl.tables.learning_curves import learning_curve_table, read_curves
 from modality_rl.tables.mutual_information import data_table, hidden_tables
 from modality_rl.tables.parameter_change import parameter_change_tables
 
@@ -139,7 +140,7 @@ def test_learning_curve_table_and_gather(tmp_path):
     metrics = tmp_path / "metrics.csv"
     metrics.write_text("epoch,action_error,target_3600_return_mean,target_1800_return_mean\n"
                        "0,,10.0,11.0\n1,0.5,20.0,21.0\n")
-    table = learning_curve_table({"random": str(metrics)}, COORDINATES)
+    table = learning_curve_table({"random": str(metrics)}, COORDINATES, {"random": 1})
     returns = table[table["metric"] == "return_mean"]
     assert sorted(returns["target_return"].unique()) == [1800.0, 3600.0]
     assert returns[returns["target_return"] == 3600.0]["value"].tolist() == [10.0, 20.0]
@@ -162,3 +163,37 @@ def test_analysis_epochs_and_partitions_follow_the_config():
     assert len(partitions(config, "learning_curves")) == 18 + 3  # no_grad_clip: one seed
     with pytest.raises(ValueError, match="checkpoint_epochs"):
         resolve_epoch(config, "main", "hopper", 7)
+
+
+def test_a_truncated_or_garbled_metrics_csv_is_refused_naming_the_file(tmp_path):
+    """A metrics.csv missing its last epoch once changed Table 4 silently; a word in a
+    number's place drew a broken figure with exit code 0."""
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("epoch,action_error,target_3600_return_mean\n0,,10.0\n1,0.5,20.0\n")
+    with pytest.raises(InputError, match=rf"{metrics}: its epochs are \[0, 1\], the run has "
+                                         r"0..2. .*delete it and rerun Snakemake"):
+        learning_curve_table({"random": str(metrics)}, COORDINATES, {"random": 2})
+    metrics.write_text("epoch,action_error,target_3600_return_mean\n0,,10.0\n1,0.5,oops\n")
+    with pytest.raises(InputError, match=r"columns \['target_3600_return_mean'\] hold"):
+        learning_curve_table({"random": str(metrics)}, COORDINATES, {"random": 1})
+    metrics.write_text("epoch,action_error,target_3600_return_mean\n0,,10.0\n1,0.5,20.0\n")
+    partition = tmp_path / "curves.csv"
+    learning_curve_table({"random": str(metrics)}, COORDINATES, {"random": 1}).to_csv(
+        partition, index=False)
+    assert len(read_curves(partition, 1)) == 4
+    with pytest.raises(InputError, match=r"random's action_error has epochs \[0, 1\]"):
+        read_curves(partition, 2)
+
+
+def test_damaged_inputs_are_refused_naming_the_file_and_the_fix(tmp_path):
+    checkpoint, dump, table = tmp_path / "epoch4.pt", tmp_path / "epoch4.hdf5", tmp_path / "t.csv"
+    checkpoint.write_bytes(b"")
+    with pytest.raises(InputError, match=rf"the checkpoint {checkpoint}: .*delete it"):
+        load_checkpoint(checkpoint)
+    dump.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)  # an HDF5 signature, cut short
+    with pytest.raises(InputError, match=rf"the dataset {dump}: Unable to .*delete it"):
+        with open_hdf5(dump, "dataset"):
+            pass
+    table.write_bytes(b"a,b\n1,2,3,4\n\xff\xfe")
+    with pytest.raises(InputError, match=rf"the table {table}"):
+        read_table(table)

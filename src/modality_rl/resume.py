@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import random
 import shutil
 from dataclasses import dataclass, field
@@ -108,7 +109,11 @@ class RunWorkspace:
         checkpoint it implies is there; else None, after setting the directory aside."""
         if not self.state_path.exists():
             return None
-        state = RunState(**torch.load(self.state_path, weights_only=False))
+        try:
+            state = RunState(**torch.load(self.state_path, weights_only=False))
+        except (EOFError, RuntimeError, TypeError, pickle.UnpicklingError) as err:
+            self.set_aside(f"it cannot be read ({type(err).__name__}: {err})")
+            return None
         missing = [self.checkpoint_path(e).name for e in checkpoint_epochs
                    if e <= state.epoch and not self.checkpoint_path(e).exists()]
         if state.fingerprint != self.fingerprint:

@@ -12,6 +12,7 @@ import yaml
 
 from modality_rl.analyses import all_tables
 from modality_rl.claims.statistics import STATISTICS, ClaimDataError
+from modality_rl.inputs import read_table
 
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 MIN_SEEDS = 2
@@ -125,7 +126,7 @@ def claim_tables(claims: list[Claim]) -> list[str]:
 
 def read_tables(paths: dict[str, str]) -> dict[str, pd.DataFrame | None]:
     """{table: its gathered CSV}, read; None where the file is missing."""
-    return {name: pd.read_csv(p) if Path(p).exists() else None for name, p in paths.items()}
+    return {name: read_table(p) if Path(p).exists() else None for name, p in paths.items()}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,8 +6,9 @@ import logging
 import os
 from dataclasses import dataclass
 
-import h5py
 import numpy as np
+
+from modality_rl.inputs import open_hdf5
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def split_trajectories(arrays: dict[str, np.ndarray]) -> list[Trajectory]:
 
 
 def load_trajectories(path: str | os.PathLike) -> list[Trajectory]:
-    with h5py.File(path, "r") as f:
+    with open_hdf5(path, "dataset") as f:
         arrays = {key: f[key][()] for key in
                   ("observations", "actions", "rewards", "terminals", "timeouts")}
     return split_trajectories(arrays)

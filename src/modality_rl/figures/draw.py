@@ -17,6 +17,7 @@ from modality_rl.figures.catalogue import Panel, data_figures
 from modality_rl.figures.options import RELEASED, FigureOptions
 from modality_rl.figures.registry import KINDS
 from modality_rl.figures.style import apply_style
+from modality_rl.inputs import read_table
 from modality_rl.io import atomic_path
 
 
@@ -36,7 +37,7 @@ def panel_inputs(panel: Panel, dataset: str) -> dict[str, list[str]]:
 
 
 def read_panel_tables(panel: Panel, dataset: str) -> dict[str, pd.DataFrame]:
-    return {key: pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    return {key: pd.concat([read_table(p) for p in paths], ignore_index=True)
             for key, paths in panel_inputs(panel, dataset).items()}
 
 

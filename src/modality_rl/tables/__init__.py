@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from modality_rl.analyses import ANALYSES
+from modality_rl.inputs import read_table
 from modality_rl.io import atomic_path
 from modality_rl.spec import SpecError, from_data
 
@@ -40,7 +41,7 @@ def write_tables(tables: dict[str, pd.DataFrame], targets: dict[str, str]) -> No
 
 def concatenate_tables(paths: list[str | os.PathLike], target: str | os.PathLike) -> None:
     """Gather partitions into one table (partitions never overlap: they differ in env/seed)."""
-    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    table = pd.concat([read_table(p) for p in paths], ignore_index=True)
     log.info("gathering %d partitions", len(paths))
     write_table(table, target)
 

@@ -6,18 +6,23 @@ metric name and, for evaluation metrics, the target return it was evaluated with
 
 from __future__ import annotations
 
+import os
 import re
 
 import pandas as pd
 
+from modality_rl.inputs import damaged, read_run_metrics, read_table
+
 TARGET_COLUMN = re.compile(r"target_(?P<target>[0-9.e+-]+)_(?P<metric>.+)")
 
 
-def learning_curve_table(metrics_csvs: dict[str, str], coordinates: dict) -> pd.DataFrame:
-    """`metrics_csvs[model]` is that run's metrics.csv; `coordinates` the shared columns."""
+def learning_curve_table(metrics_csvs: dict[str, str], coordinates: dict,
+                         last_epochs: dict[str, int]) -> pd.DataFrame:
+    """`metrics_csvs[model]` is that run's metrics.csv, checked to hold every epoch
+    0..`last_epochs[model]` in numbers; `coordinates` are the shared columns."""
     parts = []
     for model, path in metrics_csvs.items():
-        wide = pd.read_csv(path)
+        wide = read_run_metrics(path, last_epochs[model])
         for column in wide.columns.drop("epoch"):
             match = TARGET_COLUMN.fullmatch(column)
             parts.append(pd.DataFrame({
@@ -26,3 +31,17 @@ def learning_curve_table(metrics_csvs: dict[str, str], coordinates: dict) -> pd.
                 "target_return": float(match["target"]) if match else float("nan"),
                 "value": wide[column]}))
     return pd.concat(parts, ignore_index=True)
+
+
+def read_curves(path: str | os.PathLike, last_epoch: int) -> pd.DataFrame:
+    """A learning_curves partition, checked as its metrics.csv files were: every run has
+    every epoch 0..last_epoch, and the values are numbers."""
+    curves = read_table(path)
+    if not pd.api.types.is_numeric_dtype(curves["value"]):
+        raise damaged(path, "table", "its values are not all numbers")
+    for (model, metric), rows in curves.groupby(["model", "metric"]):
+        epochs = sorted(int(epoch) for epoch in rows["epoch"].unique())
+        if epochs != list(range(last_epoch + 1)):
+            raise damaged(path, "table", f"{model}'s {metric} has epochs {epochs}, the runs "
+                                         f"have 0..{last_epoch}")
+    return curves

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
+from modality_rl.inputs import load_checkpoint
 from modality_rl.metrics.parameter_change import block_parameters, parameter_change
 from modality_rl.tables import Dumps
 
@@ -17,8 +17,7 @@ def parameter_change_tables(checkpoints: Dumps, coordinates: dict, epochs: list[
     before, after = epochs
     parts = []
     for model, by_epoch in checkpoints.items():
-        weights = [block_parameters(torch.load(by_epoch[e], map_location="cpu",
-                                               weights_only=True)) for e in epochs]
+        weights = [block_parameters(load_checkpoint(by_epoch[e])) for e in epochs]
         change = parameter_change(*weights)
         parts.append(pd.DataFrame({
             **coordinates, "model": model, "epoch_before": before, "epoch_after": after,

@@ -1,0 +1,66 @@
+"""contract: the configuration is checked whole before any job runs.
+
+First against the JSON schema (schemas/config.schema.yaml), reporting the one most
+relevant error as the key's dotted path and its problem in a line or two (Snakemake's own
+`validate` prints the whole schema, some 600 lines); then the cross-references a schema
+cannot express: the experiment an analysis reads exists, its epochs are kept checkpoints
+of that experiment's runs in every configured env, every env has its evaluation targets
+and epochs, swapped blocks exist. Imports no torch: the Snakefile calls it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jsonschema
+import yaml
+
+from modality_rl.analyses import analysis_epochs
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the key."""
+
+
+def key_path(parts) -> str:
+    return ".".join(str(part) for part in parts) or "(top level)"
+
+
+def check_config(config: dict, schema_path: str | os.PathLike) -> None:
+    with open(schema_path) as f:
+        schema = yaml.safe_load(f)
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(config))
+    if error is not None:
+        raise ConfigError(f"config key {key_path(error.absolute_path)}: {error.message}")
+    for problem in reference_problems(config):
+        raise ConfigError(problem)
+
+
+def reference_problems(config: dict) -> list[str]:
+    """Every cross-reference of a schema-valid configuration that does not hold."""
+    experiments, envs = config["experiments"], config["envs"]
+    problems = [f"config key evaluation.targets has no {env!r} (envs lists it)"
+                for env in envs if env not in config["evaluation"]["targets"]]
+    for name, experiment in experiments.items():
+        if isinstance(experiment["epochs"], dict):
+            problems += [f"config key experiments.{name}.epochs has no {env!r} (envs lists it)"
+                         for env in envs if env not in experiment["epochs"]]
+        layers = config["backbones"]["random"]["n_layer"]
+        problems += [f"config key experiments.{name}.blocks: block {b} is not one of the "
+                     f"random body's {layers} blocks (backbones.random.n_layer)"
+                     for b in experiment.get("blocks", []) if b >= layers]
+    if problems:  # the analyses' epochs depend on the experiments' epochs
+        return problems
+    for name, analysis in config["analysis"].items():
+        if analysis["experiment"] not in experiments:
+            problems.append(f"config key analysis.{name}.experiment: {analysis['experiment']!r} "
+                            f"is not an experiment; experiments are {list(experiments)}")
+            continue
+        for env in envs:
+            try:
+                analysis_epochs(config, name, env)
+            except ValueError as err:
+                problems.append(f"config key analysis.{name}: {err}")
+                break
+    return problems
