@@ -27,6 +27,7 @@ from modality_rl.analyses import (
     analysed_runs,
     analysis_epochs,
     analysis_settings,
+    checkpoint_epochs,
     gradient_epoch,
     partitions,
     probe_dir,
@@ -67,6 +68,7 @@ wildcard_constraints:
     env="|".join(config["envs"]),
     dataset="medium|random|expert",
     modality="language|image",
+    weights="gpt2|igpt",
     experiment="|".join(config["experiments"]),
     model=r"random|gpt2|igpt|igpt_native|gpt2_block\d+",
     seed=r"\d+",
@@ -208,26 +210,53 @@ def pretrained_dir(modality):
     return paths.fill(paths.PRETRAINED, modality=modality)
 
 
+def architecture_dir(weights):
+    return paths.fill(paths.ARCHITECTURE, weights=weights)
+
+
 def pretrained_location(weights):
     """Where `backbones.<weights>` is loaded from: a hub id and revision, or a directory."""
     spec = config["backbones"][weights]
     if spec["source"] == "pretrain":
         return {"name_or_path": pretrained_dir(PRETRAINING_MODALITY[weights]), "revision": None}
+    if spec["source"] == "architecture":
+        return {"name_or_path": architecture_dir(weights), "revision": None}
     return {"name_or_path": spec["name"], "revision": spec.get("revision")}
 
 
+def pipeline_made_weights(weights):
+    """The directory the pipeline makes for `backbones.<weights>`, if it makes one."""
+    source = config["backbones"][weights]["source"]
+    if source == "pretrain":
+        return pretrained_dir(PRETRAINING_MODALITY[weights])
+    if source == "architecture":
+        return architecture_dir(weights)
+    return None
+
+
 def pretrained_inputs(wildcards):
-    """The pipeline's own pre-trained models a run needs (none for hub or local weights)."""
-    return [
-        pretrained_dir(PRETRAINING_MODALITY[w])
-        for w in pretrained_weights(wildcards.model)
-        if config["backbones"][w]["source"] == "pretrain"
-    ]
+    """The pipeline's own weights a run needs (none for hub or local weights)."""
+    made = (pipeline_made_weights(w) for w in pretrained_weights(wildcards.model))
+    return [path for path in made if path is not None]
 
 
 def pretrain_targets():
-    """The pipeline's own pre-trained models some run needs."""
+    """The pipeline's own weights some run needs."""
     return sorted({p for run in RUNS for p in pretrained_inputs(run)})
+
+
+@job_spec
+def init_backbone_spec(wildcards, input, output):
+    return {
+        "architecture": str(Path(input.architecture).parent),
+        "seed": config["backbones"][wildcards.weights]["seed"],
+        "out": output[0],
+    }
+
+
+def architecture_config(wildcards):
+    """The config.json of `backbones.<weights>.name` (source architecture)."""
+    return f"{config['backbones'][wildcards.weights]['name']}/config.json"
 
 
 @job_spec
@@ -257,7 +286,7 @@ def run_of(wildcards):
 def settings_of(run):
     """runs.run_settings of one run, with the configured weights' locations."""
     locations = {w: pretrained_location(w) for w in PRETRAINING_MODALITY}
-    return canonical(run_settings(config, run, locations))
+    return canonical(run_settings(config, run, locations, checkpoint_epochs(config, run)))
 
 
 def train_targets():
@@ -304,15 +333,17 @@ def partition_runs(analysis, wildcards):
 
 
 def analysis_inputs(analysis):
-    """Input function: the probe directories (or checkpoint directories) of the runs one
-    partition of `analysis` reads."""
+    """Input function: the probe directories of the runs one partition of `analysis`
+    reads, or their checkpoint directories and the pipeline's weights their untrained
+    models are rebuilt from."""
     reads_dumps = ANALYSES[analysis].reads == "dump"
 
     def inputs(wildcards):
-        return [
-            probe_dir(run) if reads_dumps else run.path(paths.RUN_CHECKPOINTS)
-            for run in partition_runs(analysis, wildcards)
-        ]
+        runs = partition_runs(analysis, wildcards)
+        if reads_dumps:
+            return [probe_dir(run) for run in runs]
+        weights = {path for run in runs for path in pretrained_inputs(run)}
+        return [run.path(paths.RUN_CHECKPOINTS) for run in runs] + sorted(weights)
 
     return inputs
 

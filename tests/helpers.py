@@ -41,10 +41,9 @@ def tiny_settings(epochs: int, learning_rate: float = 1e-3) -> dict:
                               warmup_steps=5)
     config["backbones"]["random"].update(n_layer=2, n_embd=32)
     config["experiments"]["main"].update(context_length=5, epochs=epochs)
-    config["checkpoint_epochs"] = [0, 1, epochs]
     config["evaluation"].update(episodes=2, max_episode_steps=20)
     run = Run(experiment="main", model="random", env="hopper", dataset="medium", seed=3)
-    return run_settings(config, run, {})
+    return run_settings(config, run, {}, checkpoint_epochs=[1, epochs])
 
 
 def d4rl_arrays(env: str, episode_lengths: list[int], *, seed: int = 0,

@@ -25,7 +25,9 @@ def test_paper_config_and_quick_preset_validate():
 def test_paper_config_holds_the_paper_setup():
     config = load("config.yaml")
     assert config["training"]["batch_size"] == 64 and config["training"]["warmup_steps"] == 5000
-    assert config["seeds"] == [666, 42] and config["checkpoint_epochs"] == [0, 1, 4, 10, 40]
+    assert config["seeds"] == [666, 42]
+    assert [e["keep_final_checkpoint"] for e in config["experiments"].values()] == [
+        True, True, False, False]
     assert config["experiments"]["block_swap"]["blocks"] == list(range(12))
     assert config["experiments"]["no_grad_clip"]["grad_clip"] is None
     assert config["evaluation"]["targets"]["hopper"] == [3600, 1800]
@@ -63,8 +65,8 @@ def test_quick_preset_overrides_only_sizes_and_sources():
     # Cross-references, which the schema cannot express:
     ("analysis: {cka: {experiment: mian}}\n", "analysis.cka.experiment",
      "'mian' is not an experiment; experiments are ['main', 'no_context', 'block_swap'"),
-    ("analysis: {attention_distance: {epochs: [0, 7]}}\n", "analysis.attention_distance",
-     "analysis epoch 7 of experiment 'no_context' (hopper) is 7, which is not a kept checkpoint"),
+    ("analysis: {attention_distance: {epochs: [0, 41]}}\n", "analysis.attention_distance",
+     "analysis epoch 41 of experiment 'no_context' (hopper) is 41, but the run has only 40"),
     ("experiments: {block_swap: {blocks: [0, 12]}}\n", "experiments.block_swap.blocks",
      "block 12 is not one of the random body's 12 blocks"),
 ])

@@ -16,6 +16,7 @@ import torch
 
 from helpers import REPO, d4rl_arrays, tiny_settings
 from modality_rl.data.schema import write_d4rl_hdf5
+from modality_rl.checkpoints import load_checkpoint
 from modality_rl.scores import ReferenceReturns, save_reference_returns
 
 pytestmark = pytest.mark.slow
@@ -79,7 +80,7 @@ def assert_same_run(a: Path, b: Path) -> None:
     names = sorted(p.name for p in (a / "checkpoints").iterdir())
     assert names == sorted(p.name for p in (b / "checkpoints").iterdir())
     for name in names:
-        left, right = (torch.load(d / "checkpoints" / name) for d in (a, b))
+        left, right = (load_checkpoint(d / "checkpoints" / name) for d in (a, b))
         for key in left:
             torch.testing.assert_close(right[key], left[key], rtol=0, atol=0, msg=key)
 
@@ -92,7 +93,7 @@ def test_killed_run_resumes_to_the_same_metrics_and_weights(inputs, straight, tm
     assert "resuming after epoch" in result.stderr
     assert_same_run(straight[1e-3], tmp_path)
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
-        "epoch0.pt", "epoch1.pt", "epoch4.pt"]
+        "epoch0.json", "epoch1.pt", "epoch4.pt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoints", "metrics.csv"]
 
 
@@ -151,7 +152,7 @@ def test_what_a_killed_trainer_left_behind_is_removed(inputs, straight, tmp_path
     leftovers = [tmp_path / ".checkpoints.tmp-99999", tmp_path / ".metrics.csv.tmp-99999",
                  tmp_path / "work" / ".state.pt.tmp-99999"]
     leftovers[0].mkdir()
-    (leftovers[0] / "epoch0.pt").write_bytes(b"half")
+    (leftovers[0] / "epoch1.pt").write_bytes(b"half")
     for path in leftovers[1:]:
         path.write_bytes(b"half")
     result = train(tmp_path, inputs)

@@ -8,7 +8,8 @@ import yaml
 
 from helpers import REPO, tiny_decision_transformer, window_batch
 from modality_rl.analyses import analysis_epochs, partitions, resolve_epoch
-from modality_rl.inputs import InputError, load_checkpoint, open_hdf5, read_table
+from modality_rl.checkpoints import load_checkpoint
+from modality_rl.inputs import InputError, open_hdf5, read_table
 from modality_rl.metrics.mine import MineConfig, mine_estimates
 from modality_rl.metrics.null import null_permutation
 from modality_rl.probes.activations import record_activations
@@ -161,8 +162,8 @@ def test_analysis_epochs_and_partitions_follow_the_config():
     assert len(partitions(config, "cka_pre_post")) == 6
     assert len(partitions(config, "mutual_information_data")) == 3
     assert len(partitions(config, "learning_curves")) == 18 + 3  # no_grad_clip: one seed
-    with pytest.raises(ValueError, match="checkpoint_epochs"):
-        resolve_epoch(config, "main", "hopper", 7)
+    with pytest.raises(ValueError, match="the run has only 40 epochs"):
+        resolve_epoch(config, "main", "hopper", 41)
 
 
 def test_a_truncated_or_garbled_metrics_csv_is_refused_naming_the_file(tmp_path):

@@ -1,5 +1,6 @@
 """Training runs: the run list, the loss, resuming after SIGKILL, and GPU slots."""
 
+import json
 import os
 from dataclasses import replace
 import subprocess
@@ -11,10 +12,11 @@ import pytest
 import torch
 
 from helpers import load_config, tiny_settings
+from modality_rl.analyses import checkpoint_epochs
 from modality_rl.devices import acquire_gpu_slot
 from modality_rl.runs import Run, enumerate_runs, run_settings
 from modality_rl.scores import ReferenceReturns
-from modality_rl.spec import from_data
+from modality_rl.spec import from_data, to_data
 from modality_rl import training
 from modality_rl.training import RunSettings, Trainer, make_optimizer, masked_action_mse
 
@@ -36,14 +38,20 @@ def test_run_settings_follow_the_paper():
     runs = {(r.experiment, r.model, r.env): r for r in enumerate_runs(config) if r.seed == 666}
 
     def settings(*key) -> RunSettings:
-        return from_data(RunSettings, run_settings(config, runs[key], locations))
+        run = runs[key]
+        return from_data(RunSettings, run_settings(config, run, locations,
+                                                   checkpoint_epochs(config, run)))
 
     random = settings("main", "random", "hopper")
     igpt = settings("no_grad_clip", "igpt", "walker2d")
     swap = settings("block_swap", "gpt2_block0", "halfcheetah")
     assert random.training.learning_rate == 1e-4 and random.model.pretrained == {}
     assert igpt.schedule.grad_clip is None and igpt.schedule.epochs == 10
-    assert igpt.schedule.checkpoint_epochs == (0, 1, 4, 10)
+    # Kept: what some analysis reads, and the last epoch where the experiment asks for it.
+    assert random.schedule.checkpoint_epochs == (1, 40)  # CKA, MI, gradients, changes
+    no_context = settings("no_context", "gpt2", "hopper")
+    assert no_context.schedule.checkpoint_epochs == (1, 4, 10, 40)  # attention distance
+    assert igpt.schedule.checkpoint_epochs == () and swap.schedule.checkpoint_epochs == ()
     assert swap.schedule.context_length == 1 and swap.schedule.epochs == 5
     assert swap.model.pretrained["gpt2"].name_or_path == "gpt2"
     assert random.evaluation.targets == (3600.0, 1800.0)
@@ -54,7 +62,7 @@ def test_adam_eps_follows_whether_the_body_was_pretrained():
     """The released code: eps 1e-8 for a random body (block swap included), 1e-6 otherwise."""
     training = from_data(RunSettings, run_settings(
         load_config(), Run(experiment="main", model="random", env="hopper", dataset="medium",
-                           seed=1), {})).training
+                           seed=1), {}, [])).training
     model = torch.nn.Linear(2, 2)
     eps = {name: make_optimizer(model, training, name)[0].param_groups[0]["eps"]
            for name in ("random", "gpt2_block3", "gpt2", "igpt")}
@@ -121,6 +129,41 @@ def test_compiled_training_steps_share_the_models_weights(make_d4rl_file, tmp_pa
     torch.testing.assert_close(trainer.forward(*inputs, attention_mask=batch["mask"]),
                                trainer.model(*inputs, attention_mask=batch["mask"]),
                                rtol=1e-5, atol=1e-5)
+
+
+REBUILD = """
+import sys, torch
+from modality_rl.checkpoints import load_checkpoint
+torch.save(load_checkpoint(sys.argv[1]), sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("model", ["random", "gpt2"])
+def test_the_untrained_model_is_rebuilt_bit_for_bit_from_its_recipe(make_d4rl_file, tmp_path,
+                                                                    model):
+    """Epoch 0 is kept as the run's settings: rebuilt in another process (as the probe and
+    parameter-change jobs do), its weights equal the trainer's before its first update."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(7)
+    GPT2LMHeadModel(GPT2Config(vocab_size=50, n_positions=64, n_embd=32, n_layer=2,
+                               n_head=4)).save_pretrained(tmp_path / "gpt2")
+    data = tiny_settings(epochs=1)
+    data["model"] |= {"name": model, "pretrained": {} if model == "random" else {
+        "gpt2": {"name_or_path": str(tmp_path / "gpt2"), "revision": None}}}
+    settings = from_data(RunSettings, data)
+    refs = ReferenceReturns(env="hopper", paper_random=0.0, paper_expert=100.0,
+                            d4rl_random=-20.27, d4rl_expert=3234.3)
+    trainer = Trainer(settings, make_d4rl_file(), refs, tmp_path / "work")
+    recipe = tmp_path / "epoch0.json"
+    recipe.write_text(json.dumps(to_data(settings)))
+    subprocess.run([sys.executable, "-c", REBUILD, str(recipe), str(tmp_path / "rebuilt.pt")],
+                   check=True, capture_output=True)
+    rebuilt = torch.load(tmp_path / "rebuilt.pt")
+    trained_from = trainer.model.state_dict()
+    assert rebuilt.keys() == trained_from.keys()
+    for name, value in trained_from.items():
+        torch.testing.assert_close(rebuilt[name], value, rtol=0, atol=0, msg=name)
 
 
 HOLD_SLOT = """

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from helpers import QUICK, REPO, load_config, run_snakemake
-from modality_rl.analyses import all_tables, probe_dump_path
+from modality_rl.analyses import all_tables, checkpoint_epochs, probe_dump_path
 from modality_rl.claims.verdicts import load_claims
 from modality_rl.data.schema import verify_d4rl_file
 from modality_rl.data.trajectories import mean_episode_return
@@ -72,7 +72,7 @@ def test_every_run_of_the_four_experiments_trained(quick_run):
     assert {r.experiment for r in runs} == {"main", "no_context", "block_swap", "no_grad_clip"}
     locations = {"gpt2": {}, "igpt": {}}
     for run in runs:
-        settings = run_settings(config, run, locations)
+        settings = run_settings(config, run, locations, checkpoint_epochs(config, run))
         schedule = settings["schedule"]
         with open(quick_run / run.directory / "metrics.csv") as f:
             rows = list(csv.DictReader(f))
@@ -84,6 +84,7 @@ def test_every_run_of_the_four_experiments_trained(quick_run):
         checkpoints = sorted(p.name for p in
                              (quick_run / run.directory / "checkpoints").glob("*.pt"))
         assert checkpoints == sorted(f"epoch{e}.pt" for e in schedule["checkpoint_epochs"]), run
+        assert (quick_run / run.directory / "checkpoints" / "epoch0.json").exists()
         assert not (quick_run / run.directory / "work").exists()
 
 

@@ -57,14 +57,13 @@ LEARNING_CURVES = "learning_curves"
 
 
 def resolve_epoch(config: dict, experiment: str, env: str, epoch: int | str) -> int:
-    """An analysis epoch as a number; it must be one the run keeps a checkpoint of."""
+    """An analysis epoch as a number; the run must get that far."""
     final = experiment_epochs(config["experiments"][experiment], env)
     value = final if epoch == "final" else int(epoch)
-    if value > final or value not in config["checkpoint_epochs"]:
+    if value > final:
         raise ValueError(
-            f"analysis epoch {epoch!r} of experiment {experiment!r} ({env}) is {value}, which is "
-            f"not a kept checkpoint: checkpoint_epochs is {config['checkpoint_epochs']} and the "
-            f"run has {final} epochs. Add it to checkpoint_epochs or change the analysis epochs.")
+            f"analysis epoch {epoch!r} of experiment {experiment!r} ({env}) is {value}, but "
+            f"the run has only {final} epochs; change the analysis epochs or the experiment's")
     return value
 
 
@@ -107,6 +106,20 @@ def probed_epochs(config: dict, run: Run) -> list[int]:
     return sorted({epoch for analysis in PROBE_ANALYSES
                    if config["analysis"][analysis]["experiment"] == run.experiment
                    for epoch in analysis_epochs(config, analysis, run.env)})
+
+
+def checkpoint_epochs(config: dict, run: Run) -> list[int]:
+    """The epochs whose weights the run keeps: those some analysis reads (a probe or a
+    checkpoint), and its last where `experiments.<name>.keep_final_checkpoint` asks for
+    it. Epoch 0, the untrained model, is kept as its recipe (it is rebuilt, bit for bit,
+    from the run's settings), so never among them. contract: epochs."""
+    epochs = {epoch for name, analysis in ANALYSES.items()
+              if config["analysis"][name]["experiment"] == run.experiment
+              for epoch in analysis_epochs(config, name, run.env)}
+    experiment = config["experiments"][run.experiment]
+    if experiment["keep_final_checkpoint"]:
+        epochs.add(experiment_epochs(experiment, run.env))
+    return sorted(epochs - {0})
 
 
 def gradient_epoch(config: dict, run: Run) -> int | None:

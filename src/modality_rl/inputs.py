@@ -51,20 +51,6 @@ def open_hdf5(path: str | os.PathLike, kind: str) -> Iterator:
         yield handle
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """A state dict saved by training (on the CPU, weights only)."""
-    import pickle
-
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except (EOFError, RuntimeError, pickle.UnpicklingError, OSError) as err:
-        raise damaged(path, "checkpoint", err or "the file is empty") from err
-
-
 def read_table(path: str | os.PathLike, kind: str = "table") -> pd.DataFrame:
     """A CSV the pipeline wrote."""
     try:

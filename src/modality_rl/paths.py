@@ -15,7 +15,8 @@ BEHAVIOUR_POLICY = "results/data/synthetic/behaviour/{env}_sac.zip"
 PROBE_BATCH = "results/data/{source}/{env}_{dataset}_probe.hdf5"
 REFERENCE_RETURNS = "results/data/{source}/{env}_reference_returns.json"
 
-PRETRAINED = "results/pretrained/{modality}"
+PRETRAINED = "results/pretrained/{modality}"  # the pipeline's own tiny pre-trained models
+ARCHITECTURE = "results/pretrained/architecture/{weights}"  # real shapes, RANDOM weights
 
 # -- one training run (contract: run identity) -----------------------------------------
 RUN_ID = "{experiment}/{model}/{env}-{dataset}/seed{seed}"
@@ -24,6 +25,9 @@ RUN_METRICS = f"{RUN}/metrics.csv"
 RUN_CHECKPOINTS = f"{RUN}/checkpoints"
 RUN_WORK = f"{RUN}/work"  # resumable state while the run trains
 CHECKPOINT = "epoch{epoch}.pt"  # inside a checkpoints (or work) directory
+# Epoch 0, the untrained model, is kept as its recipe: the run's settings, from which it
+# is rebuilt bit for bit (inputs.load_checkpoint).
+UNTRAINED = "epoch0.json"
 
 # -- probes of one run: one dump per analysed epoch ---------------------------------------
 PROBES = f"results/probes/{RUN_ID}"
@@ -77,7 +81,8 @@ def benchmark(job: str) -> str:
 
 
 def checkpoint(directory: str, epoch: int) -> str:
-    return f"{directory}/{fill(CHECKPOINT, epoch=epoch)}"
+    """A run's weights at `epoch` (0: the untrained model's recipe)."""
+    return f"{directory}/{UNTRAINED if epoch == 0 else fill(CHECKPOINT, epoch=epoch)}"
 
 
 def dump(directory: str, epoch: int) -> str:

@@ -84,11 +84,13 @@ def pretrained_weights(model: str) -> list[str]:
     return [] if model == "random" else [WEIGHTS_OF[model]]
 
 
-def run_settings(config: dict, run: Run, pretrained_locations: dict[str, dict]) -> dict:
+def run_settings(config: dict, run: Run, pretrained_locations: dict[str, dict],
+                 checkpoint_epochs: list[int]) -> dict:
     """The JSON-able settings of one run (training.RunSettings): the `training` section as
     it is, what the run's experiment fixes for its env, its env's evaluation and its model.
 
-    `pretrained_locations` maps `backbones.<key>` to {"name_or_path", "revision"}.
+    `pretrained_locations` maps `backbones.<key>` to {"name_or_path", "revision"};
+    `checkpoint_epochs` are the epochs whose weights it keeps (analyses.checkpoint_epochs).
     """
     experiment = config["experiments"][run.experiment]
     epochs = experiment_epochs(experiment, run.env)
@@ -98,7 +100,7 @@ def run_settings(config: dict, run: Run, pretrained_locations: dict[str, dict]) 
         "schedule": {
             "context_length": experiment["context_length"], "epochs": epochs,
             "grad_clip": experiment["grad_clip"],
-            "checkpoint_epochs": [e for e in config["checkpoint_epochs"] if e <= epochs],
+            "checkpoint_epochs": checkpoint_epochs,
         },
         "evaluation": {**config["evaluation"], "targets": config["evaluation"]["targets"][run.env]},
         "model": {

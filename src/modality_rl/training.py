@@ -5,8 +5,9 @@ any update: it is evaluated and checkpointed like the others. After every epoch 
 run's whole state (model, optimiser, scheduler, every RNG, the metrics so far) is saved
 in its work directory (`modality_rl.resume`: locked for the trainer's life, and resumed
 only under the same settings and code), so a killed run resumes where it stopped and
-ends with the same numbers. Declared outputs (checkpoints at `checkpoint_epochs`, the
-metrics CSV) are moved into place only when the run completes.
+ends with the same numbers. Declared outputs (the metrics CSV, and a checkpoints directory
+holding the weights at `checkpoint_epochs` and epoch 0's recipe, the run's settings) are
+moved into place only when the run completes.
 
 On a GPU: matmuls in `training.matmul_precision` (TF32 by default), bf16 autocast of
 training and evaluation when `training.bf16`, the dataset on the device when it fits
@@ -31,7 +32,7 @@ from modality_rl import paths
 from modality_rl.data.trajectories import load_trajectories, state_statistics
 from modality_rl.data.windows import WindowBatch, WindowSampler
 from modality_rl.evaluation import EvalConfig, Evaluator
-from modality_rl.io import atomic_directory, atomic_path
+from modality_rl.io import atomic_directory, atomic_path, write_json
 from modality_rl.models.backbones import Dropout
 from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.models.factory import ModelConfig, build_decision_transformer
@@ -308,6 +309,7 @@ class Trainer:
         Checkpoints are copied (not moved), so a publish cut short can simply be repeated.
         """
         with atomic_directory(checkpoints_dir) as tmp:
+            write_json(to_data(self.settings), paths.checkpoint(str(tmp), 0))
             for epoch in self.schedule.checkpoint_epochs:
                 shutil.copy2(self.workspace.checkpoint_path(epoch),
                              paths.checkpoint(str(tmp), epoch))

@@ -13,16 +13,27 @@
 
 Pre-trained weights come from the Hugging Face hub or its cache (a hub id and a pinned
 revision) or from a local `save_pretrained` directory; both go through `from_pretrained`.
+Offline, `save_random_architecture` writes such a directory for the real architecture
+(its config.json) with RANDOM weights, marked so that every job loading it says so: the
+paper's shapes (presets/paper_shapes.yaml) without the paper's weights.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from torch import nn
 
+from modality_rl.io import atomic_directory, write_json
+
+log = logging.getLogger(__name__)
+
 PRETRAINED_KINDS = ("gpt2", "igpt", "igpt_native")
+# Beside the weights of a body that has the real architecture but random weights.
+RANDOM_WEIGHTS_MARKER = "RANDOM_WEIGHTS.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +79,10 @@ def pretrained_body(kind: str, name_or_path: str | os.PathLike, dropout: Dropout
     config_class, model_class = ((ImageGPTConfig, ImageGPTModel) if kind == "igpt_native"
                                  else (GPT2Config, GPT2Model))
     name_or_path = os.fspath(name_or_path)
+    if (Path(name_or_path) / RANDOM_WEIGHTS_MARKER).exists():
+        log.warning("the %s body in %s has RANDOM weights, not pre-trained ones: only its "
+                    "architecture is the real one (backbones source: architecture)", kind,
+                    name_or_path)
     try:
         # For igpt, GPT2Config reads ImageGPT's config.json: 24 layers, 512 wide, 8 heads,
         # quick_gelu; the checkpoint's norm weights load and the missing biases stay 0.
@@ -99,3 +114,28 @@ def block_swap_body(cfg: RandomBodyConfig, donor: nn.Module, block: int, dropout
                          f"or the donor ({len(donor.h)} blocks)")
     body.h[block] = donor.h[block]
     return body
+
+
+def save_random_architecture(architecture: str | os.PathLike, out: str | os.PathLike,
+                             seed: int) -> None:
+    """A `save_pretrained` directory at `out` of the architecture whose config.json is in
+    the directory `architecture` (GPT-2 or ImageGPT), with weights drawn at random under
+    `seed`, and a marker saying loudly that they are not pre-trained."""
+    import torch
+    from transformers import AutoConfig, GPT2LMHeadModel, ImageGPTForCausalImageModeling
+
+    config = AutoConfig.from_pretrained(architecture)
+    models = {"gpt2": GPT2LMHeadModel, "imagegpt": ImageGPTForCausalImageModeling}
+    if config.model_type not in models:
+        raise ValueError(f"{architecture}: model_type {config.model_type!r} is not one of "
+                         f"{sorted(models)}")
+    torch.manual_seed(seed)
+    model = models[config.model_type](config)
+    log.warning("%s: RANDOM weights of the %s architecture (%d layers, %d wide, %d heads), "
+                "seed %d: NOT pre-trained", out, config.model_type, config.n_layer,
+                config.n_embd, config.n_head, seed)
+    with atomic_directory(out) as tmp:
+        model.save_pretrained(tmp)
+        write_json({"architecture": os.fspath(architecture), "seed": seed,
+                    "weights": "RANDOM: drawn at initialisation, NOT pre-trained"},
+                   tmp / RANDOM_WEIGHTS_MARKER)

@@ -8,6 +8,7 @@ import os
 import torch
 
 from modality_rl.data.probe_batch import load_probe_batch
+from modality_rl.checkpoints import load_checkpoint
 from modality_rl.io import sha256_file
 from modality_rl.probes.activations import record_activations
 from modality_rl.probes.dump import write_probe_dump
@@ -23,7 +24,7 @@ def load_checkpoint_model(settings: RunSettings, checkpoint: str | os.PathLike,
                           device: torch.device | str = "cpu"):
     """The run's model (eager attention) with the checkpoint's weights."""
     model = settings.build_model()
-    model.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True))
+    model.load_state_dict(load_checkpoint(checkpoint))
     return model.to(device)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from modality_rl.inputs import load_checkpoint
+from modality_rl.checkpoints import load_checkpoint
 from modality_rl.metrics.parameter_change import block_parameters, parameter_change
 from modality_rl.tables import Dumps
 
