@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.logging import logger
+
 # Scripts import the library of this checkout, whether or not it was pip-installed.
 SRC_DIR = Path(workflow.basedir) / "src"
 shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
@@ -39,7 +41,7 @@ from modality_rl.claims.verdicts import claim_tables, load_claims
 from modality_rl.configuration import check_config
 from modality_rl.data.sources import D4RLSources
 from modality_rl.figures.catalogue import data_figures
-from modality_rl.figures.draw import figure_inputs
+from modality_rl.figures.draw import figure_inputs, panel_problem
 from modality_rl.runs import (
     Run,
     enumerate_runs,
@@ -459,25 +461,78 @@ def table_targets():
 
 
 # -- figures and the paper's tables ----------------------------------------------------
+def drawable_panels(number):
+    """{letter: why the configuration cannot draw it, or None} of a figure's panels."""
+    return {panel.panel: panel_problem(panel, config) for panel in FIGURES[number]}
+
+
+def paper_table_seeds(table):
+    return [seed for seed in (table.seeds or config["seeds"]) if seed in config["seeds"]]
+
+
+def paper_table_problem(table):
+    """Why the configuration cannot make one of Tables 1, 2, 4 (None: it can)."""
+    if not paper_table_seeds(table):
+        return f"its seeds {list(table.seeds)} are not in seeds (config key seeds)"
+    models = {run.model for run in RUNS if run.experiment == table.experiment}
+    absent = [model for model in table.models if model not in models]
+    if absent:
+        return f"model {absent[0]!r} has no {table.experiment} run (config key models)"
+    return None
+
+
+def left_out():
+    """What the configuration cannot make, and why: logged once per invocation."""
+    for number in FIGURES:
+        problems = {letter: why for letter, why in drawable_panels(number).items() if why}
+        if len(problems) == len(FIGURES[number]):
+            yield f"figure {number}: {next(iter(problems.values()))}"
+        elif problems:
+            yield f"figure {number} without panel(s) {', '.join(problems)}: " + "; ".join(
+                sorted(set(problems.values()))
+            )
+    for number, table in PAPER_TABLES.items():
+        if paper_table_problem(table):
+            yield f"Table {number}: {paper_table_problem(table)}"
+
+
+DRAWN_FIGURES = [n for n in FIGURES if any(why is None for why in drawable_panels(n).values())]
+DRAWN_TABLES = [n for n, table in PAPER_TABLES.items() if paper_table_problem(table) is None]
+for line in left_out():
+    logger.info(f"left out, as the configuration cannot make it: {line}")
+
+
 def figure_targets():
     figures = [
         paths.fill(paths.FIGURE, figure=f"{n:02d}", ext=ext)
-        for n in FIGURES
+        for n in DRAWN_FIGURES
         for ext in ("pdf", "png")
     ]
     tables = [
         paths.fill(paths.PAPER_TABLE, number=n, ext=ext)
-        for n in PAPER_TABLES
+        for n in DRAWN_TABLES
         for ext in ("csv", "md")
     ]
-    metrics = [paths.fill(paths.PAPER_TABLE_METRICS, number=n) for n in PAPER_TABLES]
+    metrics = [paths.fill(paths.PAPER_TABLE_METRICS, number=n) for n in DRAWN_TABLES]
     plots = [paths.fill(paths.CURVES_PLOT, env=env) for env in config["envs"]]
     return figures + tables + [paths.fill(paths.PAPER_TABLE, number=3, ext="md")] + metrics + plots
 
 
+def figure_panels(wildcards):
+    """The letters of the panels the configuration can draw; a figure it can draw none
+    of stops the run in one line that names why."""
+    number = int(wildcards.figure)
+    panels = drawable_panels(number)
+    if all(panels.values()):
+        raise ValueError(f"figure {number} cannot be drawn: {next(iter(panels.values()))}")
+    return [letter for letter, why in panels.items() if why is None]
+
+
 def figure_tables(wildcards):
-    """The table partitions a figure's panels read."""
-    return figure_inputs(FIGURES[int(wildcards.figure)], config["dataset"])
+    """The table partitions the figure's drawable panels read."""
+    panels = figure_panels(wildcards)
+    number = int(wildcards.figure)
+    return figure_inputs([p for p in FIGURES[number] if p.panel in panels], config["dataset"])
 
 
 def figure_caption(wildcards):
@@ -491,6 +546,7 @@ def figure_spec(wildcards, input, output):
         "catalogue": input.catalogue,
         "dataset": config["dataset"],
         "options": section("figures"),
+        "panels": figure_panels(wildcards),
         "pdf": output.pdf,
         "png": output.png,
     }
@@ -510,9 +566,9 @@ def learning_curve_partitions(experiment, envs, seeds):
 def paper_table_partitions(wildcards):
     """The learning-curve partitions of the table's experiment, envs and seeds."""
     table = PAPER_TABLES[int(wildcards.number)]
-    return learning_curve_partitions(
-        table.experiment, config["envs"], table.seeds or config["seeds"]
-    )
+    if paper_table_problem(table):
+        raise ValueError(f"Table {table.number} cannot be made: {paper_table_problem(table)}")
+    return learning_curve_partitions(table.experiment, config["envs"], paper_table_seeds(table))
 
 
 def paper_table_curves(wildcards):

@@ -13,6 +13,7 @@ class FigureJob:
     catalogue: str  # resources/figures.tsv: the figure's panels
     dataset: str  # the configured dataset, e.g. medium (its table partitions are read)
     options: FigureOptions  # config key figures: the released computation or ours
+    panels: tuple[str, ...]  # the panels (letters) the configuration can make
     pdf: str
     png: str
 
@@ -20,7 +21,7 @@ class FigureJob:
 def main() -> None:
     job, _ = parse_job(FigureJob, __doc__)
     draw_catalogued_figure(job.catalogue, job.figure, job.dataset, job.pdf, job.png,
-                           job.options)
+                           job.options, job.panels)
 
 
 if __name__ == "__main__":

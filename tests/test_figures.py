@@ -2,6 +2,7 @@
 
 import dataclasses
 import itertools
+import json
 import re
 
 import matplotlib.pyplot as plt
@@ -194,3 +195,28 @@ def test_one_figure_plans_only_what_it_needs(fresh_workflow):
     jobs, _ = planned_jobs(fresh_workflow, "results/figures/fig01.pdf")
     # Fig. 1: CKA of the main runs of every env, seed 666, at epochs 0 and final.
     assert jobs["train_run"] == 9 and jobs["probe_run"] == 9 and jobs["cka_tables"] == 3
+
+
+def test_one_env_and_one_seed_plan_every_figure_they_can_and_say_what_is_left_out(
+        fresh_workflow):
+    """envs: [hopper] and seeds: [666]: every panel of Hopper and seed 666 is planned, the
+    log names what is left out and why, and asking for a figure of another seed stops in
+    one line naming the seed and its config key."""
+    (fresh_workflow / "hopper.yaml").write_text("envs: [hopper]\nseeds: [666]\n")
+    config = ("--configfile", "presets/quick.yaml", "hopper.yaml")
+    result = run_snakemake(fresh_workflow, "-n", *config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = result.stdout + result.stderr
+    drawable = {number for number, panels in data_figures(CATALOGUE).items()
+                if any(p.envs == ["hopper"] and p.seed in (666, None) for p in panels)}
+    planned = {int(n) for n in re.findall(r"output: results/figures/fig(\d\d)\.pdf", text)}
+    assert planned == drawable and len(planned) == 28
+    assert ("left out, as the configuration cannot make it: figure 25: seed 42 is not in "
+            "seeds (config key seeds)") in text
+    assert "figure 1 without panel(s) b, c: env 'halfcheetah' is not in envs" in text
+    spec = re.search(r"draw_figure\.py '(\{[^']*\"figure\": 1,[^']*\})'", text)[1]
+    assert json.loads(spec)["panels"] == ["a"]
+    refused = run_snakemake(fresh_workflow, "results/figures/fig25.pdf", "-n", *config)
+    assert refused.returncode != 0
+    assert ("figure 25 cannot be drawn: seed 42 is not in seeds (config key seeds)"
+            in refused.stdout + refused.stderr)

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from modality_rl.analyses import table_partition
+from modality_rl.analyses import all_tables, partitions, table_partition
 
 # The drawer modules register their kinds on import.
 from modality_rl.figures import attention, cka, curves, gradients, mutual_information, parameters  # noqa: F401
@@ -19,6 +19,9 @@ from modality_rl.figures.registry import KINDS
 from modality_rl.figures.style import apply_style
 from modality_rl.inputs import read_table
 from modality_rl.io import atomic_path
+from modality_rl.runs import enumerate_runs
+
+MODEL_NAMES = ("random", "gpt2", "igpt", "igpt_native")  # the catalogue's models column
 
 
 def kind_of(panel: Panel):
@@ -34,6 +37,26 @@ def panel_inputs(panel: Panel, dataset: str) -> dict[str, list[str]]:
         inputs[needs.key] = [table_partition(needs.table, env, dataset, panel.seed,
                                              needs.experiment) for env in panel.envs]
     return inputs
+
+
+def panel_problem(panel: Panel, config: dict) -> str | None:
+    """Why the configuration cannot draw `panel` (a configuration with fewer envs, seeds or
+    models than the paper's draws the panels it can); None when it can."""
+    absent = [env for env in panel.envs if env not in config["envs"]]
+    if absent:
+        return f"env {absent[0]!r} is not in envs (config key envs)"
+    made = {path for table in all_tables() for path in partitions(config, table)}
+    missing = [path for paths in panel_inputs(panel, config["dataset"]).values()
+               for path in paths if path not in made]
+    if missing and panel.seed is not None and panel.seed not in config["seeds"]:
+        return f"seed {panel.seed} is not in seeds (config key seeds)"
+    if missing:
+        return f"no configured run makes {missing[0]} (config key experiments)"
+    models = {run.model for run in enumerate_runs(config)}
+    absent = [m for m in panel.model_list if m in MODEL_NAMES and m not in models]
+    if absent:
+        return f"model {absent[0]!r} is not in models (config key models)"
+    return None
 
 
 def read_panel_tables(panel: Panel, dataset: str) -> dict[str, pd.DataFrame]:
@@ -73,8 +96,10 @@ def figure_inputs(panels: list[Panel], dataset: str) -> list[str]:
 
 def draw_catalogued_figure(catalogue: str | os.PathLike, figure: int, dataset: str,
                            pdf: str | os.PathLike, png: str | os.PathLike,
-                           options: FigureOptions) -> None:
-    panels = data_figures(catalogue)[figure]
+                           options: FigureOptions, panels: tuple[str, ...]) -> None:
+    """Draw `panels` (letters) of the figure; a configuration with fewer envs or seeds
+    than the paper's draws only the panels it can make."""
+    panels = [panel for panel in data_figures(catalogue)[figure] if panel.panel in panels]
     fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels], options)
     save_figure(fig, pdf, png)
     logging.getLogger(__name__).info("figure %d: %d panels (%s) to %s and %s", figure,
