@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 from modulefinder import ModuleFinder
 from pathlib import Path
 
@@ -255,3 +256,36 @@ def test_downloaded_d4rl_files_are_versioned_by_dvc_and_ignored_by_git(make_d4rl
     lock = yaml.safe_load((project / "dvc.lock").read_text())
     assert [out["path"] for out in lock["stages"]["data"]["outs"]] == ["results/data"]
     assert "results/data" not in run_command(project, "git", "status", "--porcelain").stdout
+
+
+WRITER = """
+import sys
+from modality_rl.io import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_text(sys.argv[2])
+"""
+
+
+def test_hardlinked_cache_keeps_one_copy_and_the_pipelines_writes_never_touch_it(tmp_path):
+    """README, "Keeping one copy of results/": with `dvc config cache.type
+    reflink,hardlink` an output and its cache object are one file, and a job writing a new
+    version (every job renames a finished file into place) leaves the cached one intact."""
+    (tmp_path / "writer.py").write_text(WRITER)
+    (tmp_path / "params.yaml").write_text("text: first\n")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"write": {
+        "cmd": f"{sys.executable} writer.py results/out.txt ${{text}}",
+        "deps": ["writer.py"], "params": ["text"],
+        "outs": [{"results/out.txt": {"persist": True}}]}}}))
+    run_command(tmp_path, "git", "init", "-q")
+    dvc(tmp_path, "init", "-q")
+    dvc(tmp_path, "config", "cache.type", "reflink,hardlink")
+    dvc(tmp_path, "repro")
+    out = tmp_path / "results" / "out.txt"
+    first = tmp_path / ".dvc/cache/files/md5" / md5(out)[:2] / md5(out)[2:]
+    assert out.stat().st_ino == first.stat().st_ino and out.stat().st_nlink == 2
+    (tmp_path / "params.yaml").write_text("text: second\n")
+    dvc(tmp_path, "repro")
+    assert out.read_text() == "second" and first.read_text() == "first"
+    assert md5(first) == first.parent.name + first.name  # the cached object is unchanged
+    second = tmp_path / ".dvc/cache/files/md5" / md5(out)[:2] / md5(out)[2:]
+    assert out.stat().st_ino == second.stat().st_ino
