@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from snakemake.logging import logger
+from snakemake.resources import Resource
 
 # Scripts import the library of this checkout, whether or not it was pip-installed.
 SRC_DIR = Path(workflow.basedir) / "src"
@@ -53,6 +54,19 @@ from modality_rl.tables.paper import PAPER_TABLES
 
 # The schema, then the cross-references it cannot express (modality_rl.configuration).
 check_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+
+
+def machine_memory_mb():
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+
+
+# A local run never starts jobs that together need more memory than the machine has:
+# each rule declares its mem_mb, and the total defaults to the machine's memory
+# (`--resources mem_mb=N` sets another). Here rather than in profiles/default: a
+# `--resources` on the command line replaces a profile's, so `--resources gpu=2` would
+# drop the bound. Cluster jobs are bounded by their own --mem instead.
+if workflow.local_exec and "mem_mb" not in workflow.global_resources:
+    workflow.global_resources["mem_mb"] = Resource("mem_mb", machine_memory_mb())
 
 CONDA_ENV = "../envs/modality_rl.yaml"
 RUNS = enumerate_runs(config)

@@ -1,5 +1,7 @@
 """Configuration: the shipped files validate, and a bad value stops Snakemake naming its key."""
 
+import json
+import os
 import re
 from pathlib import Path
 
@@ -17,9 +19,32 @@ def load(name):
     return yaml.safe_load((REPO / name).read_text())
 
 
-def test_paper_config_and_quick_preset_validate():
+def test_paper_config_and_presets_validate():
     jsonschema.validate(load_config(), SCHEMA)
-    jsonschema.validate(load_config("presets/quick.yaml"), SCHEMA)
+    for preset in ("presets/quick.yaml", "presets/paper_shapes.yaml"):
+        jsonschema.validate(load_config(preset), SCHEMA)
+        assert reference_problems(load_config(preset)) == []
+
+
+def test_paper_shapes_keeps_every_shape_and_count_of_the_paper():
+    """Real bodies, the paper's probe batch, gradient counts, MINE network and batch; every
+    experiment and model. Only steps, the grid and sources are cut."""
+    paper, shapes = load_config(), load_config("presets/paper_shapes.yaml")
+    assert shapes["backbones"]["random"] == paper["backbones"]["random"]
+    architectures = {key: json.loads((REPO / shapes["backbones"][key]["name"] / "config.json")
+                                     .read_text()) for key in ("gpt2", "igpt")}
+    assert [(a["n_layer"], a["n_embd"], a["n_head"]) for a in architectures.values()] == [
+        (12, 768, 12), (24, 512, 8)]
+    for section in ("probe", "dataset", "models"):
+        assert shapes[section] == paper[section], section
+    assert shapes["training"]["batch_size"] == paper["training"]["batch_size"] == 64
+    for key in ("norm_samples", "cosine_samples", "max_norm"):
+        assert shapes["analysis"]["gradients"][key] == paper["analysis"]["gradients"][key]
+    for key in ("hidden", "hidden_layers", "batch_size"):
+        assert (shapes["analysis"]["mutual_information"][key]
+                == paper["analysis"]["mutual_information"][key])
+    assert shapes["experiments"].keys() == paper["experiments"].keys()
+    assert shapes["experiments"]["main"]["models"] == paper["experiments"]["main"]["models"]
 
 
 def test_paper_config_holds_the_paper_setup():
@@ -131,3 +156,15 @@ def test_every_hub_revision_in_the_paper_config_is_a_full_commit_hash():
                           "data.d4rl.hub.revision"}
     for key, revision in found.items():
         assert re.fullmatch(r"[0-9a-f]{40}", str(revision)), f"{key}: {revision!r}"
+
+
+def test_a_local_run_bounds_the_memory_of_concurrent_jobs_by_the_machines(workflow_copy):
+    """Every rule declares mem_mb; unless --resources mem_mb=... says otherwise the total is
+    the machine's memory, also when --resources names other resources (a GPU count)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    for extra, bound in (((), total), (("mem_mb=3000",), 3000)):
+        result = run_snakemake(workflow_copy, "results/paper_tables/table3.md", "--cores", "1",
+                               "--configfile", "presets/quick.yaml", "--forceall",
+                               "--resources", "gpu=2", *extra, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f'mem_mb=Resource("mem_mb", {bound})' in result.stdout + result.stderr
