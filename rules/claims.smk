@@ -5,7 +5,7 @@
 rule claims:
     input:
         claims=CLAIMS_FILE,
-        paper_config="config.yaml",
+        paper_config=PAPER_CONFIG,
         tables=claims_tables().values(),
     output:
         md=report(paths.CLAIMS_MD, category="Claims"),

@@ -6,6 +6,9 @@
 # the script loads into its job dataclass (scripts/<job>.py). Spec builders return plain
 # data, with config sections made canonical (`section`, `canonical`) so that reordering
 # keys in a YAML file changes no params and reruns nothing; `job_spec` makes them params.
+# Builders take the wildcards alone and build every path with the helpers the rule's
+# input and output use: Snakemake compares only params of the wildcards (one that takes
+# `input` or `output` counts as derived from files, and changing it reruns nothing).
 
 import json
 import os
@@ -75,6 +78,13 @@ SOURCE = config["data"]["source"]
 CATALOGUE = "resources/figures.tsv"
 PUBLISHED = "resources/paper_tables.tsv"
 CLAIMS_FILE = "resources/claims.yaml"
+# The paper's configuration, which the claims report compares this one to.
+PAPER_CONFIG = "config.yaml"
+# Table 3 is the configuration itself, so its job reads no table.
+CONFIGURATION_TABLE = paths.fill(paths.PAPER_TABLE, number=3, ext="md")
+MUTUAL_INFORMATION_DATA_PARTITION = paths.partial(
+    paths.DATA_TABLE_PARTITION, table="mutual_information_data"
+)
 FIGURES = data_figures(CATALOGUE)
 # Which pre-training modality stands in for configured weights offline (source: pretrain).
 PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image"}
@@ -115,14 +125,20 @@ def section(*keys):
 
 
 def job_spec(build):
-    """`build(wildcards, input, output)` -> the job's spec as JSON, a params function. The
-    builders' own mappings keep their order (coordinates are columns in that order, models
-    are compared in config order); what comes from the config is canonical."""
+    """`build(wildcards)` -> the job's spec as JSON, a params function whose change reruns
+    the job. The builders' own mappings keep their order (coordinates are columns in that
+    order, models are compared in config order); what comes from the config is
+    canonical."""
 
-    def spec(wildcards, input, output):
-        return json.dumps(build(wildcards, input, output))
+    def spec(wildcards):
+        return json.dumps(build(wildcards))
 
     return spec
+
+
+def filled(pattern, wildcards, **values):
+    """A rule's output pattern filled with the job's wildcards (and `values`)."""
+    return paths.fill(pattern, **dict(wildcards.items()), **values)
 
 
 # -- data ------------------------------------------------------------------------------
@@ -150,6 +166,15 @@ def random_dataset_input(wildcards):
     return dataset_path(wildcards.env, "random") if has_random_datasets() else []
 
 
+def expert_dataset_input(wildcards):
+    return dataset_path(wildcards.env, "expert")
+
+
+def probed_dataset_input(wildcards):
+    """The dataset the probe batch is drawn from (`dataset`, the one runs train on)."""
+    return dataset_path(wildcards.env, config["dataset"])
+
+
 def behaviour_policy_input(wildcards):
     """The random set needs no policy; medium and expert roll out the env's SAC agent."""
     if wildcards.dataset == "random":
@@ -166,28 +191,28 @@ def data_targets():
 
 
 @job_spec
-def fetch_spec(wildcards, input, output):
+def fetch_spec(wildcards):
     return {
         "env": wildcards.env,
         "dataset": wildcards.dataset,
         "d4rl": section("data", "d4rl"),
-        "out": output[0],
+        "out": filled(paths.DATASET, wildcards, source="d4rl"),
     }
 
 
 @job_spec
-def behaviour_policy_spec(wildcards, input, output):
+def behaviour_policy_spec(wildcards):
     synthetic = config["data"]["synthetic"]
     return {
         "env": wildcards.env,
         "seed": synthetic["seed"],
         "policy": section("data", "synthetic", "behaviour_policy"),
-        "out": output[0],
+        "out": filled(paths.BEHAVIOUR_POLICY, wildcards),
     }
 
 
 @job_spec
-def synthesis_spec(wildcards, input, output):
+def synthesis_spec(wildcards):
     synthetic = config["data"]["synthetic"]
     return {
         "env": wildcards.env,
@@ -195,29 +220,29 @@ def synthesis_spec(wildcards, input, output):
         "seed": synthetic["seed"],
         "transitions": synthetic["transitions"][wildcards.dataset],
         "medium_action_noise": synthetic["medium_action_noise"],
-        "policy": input.policy or None,
-        "out": output[0],
+        "policy": behaviour_policy_input(wildcards) or None,
+        "out": filled(paths.DATASET, wildcards, source="synthetic"),
     }
 
 
 @job_spec
-def reference_returns_spec(wildcards, input, output):
+def reference_returns_spec(wildcards):
     return {
         "env": wildcards.env,
-        "random": input.random or None,
-        "expert": input.expert,
-        "out": output[0],
+        "random": random_dataset_input(wildcards) or None,
+        "expert": expert_dataset_input(wildcards),
+        "out": reference_returns_path(wildcards.env),
     }
 
 
 @job_spec
-def probe_batch_spec(wildcards, input, output):
+def probe_batch_spec(wildcards):
     return {
-        "dataset": input.dataset,
+        "dataset": probed_dataset_input(wildcards),
         "probe": section("probe"),
         "max_episode_steps": config["training"]["max_episode_steps"],
         "returns_scale": config["training"]["returns_scale"],
-        "out": output[0],
+        "out": probe_batch_path(wildcards.env),
     }
 
 
@@ -262,11 +287,11 @@ def pretrain_targets():
 
 
 @job_spec
-def init_backbone_spec(wildcards, input, output):
+def init_backbone_spec(wildcards):
     return {
-        "architecture": str(Path(input.architecture).parent),
+        "architecture": str(Path(architecture_config(wildcards)).parent),
         "seed": config["backbones"][wildcards.weights]["seed"],
-        "out": output[0],
+        "out": architecture_dir(wildcards.weights),
     }
 
 
@@ -276,11 +301,11 @@ def architecture_config(wildcards):
 
 
 @job_spec
-def pretrain_spec(wildcards, input, output):
+def pretrain_spec(wildcards):
     return {
         "modality": wildcards.modality,
         "pretraining": section("pretraining", wildcards.modality),
-        "out": output[0],
+        "out": pretrained_dir(wildcards.modality),
     }
 
 
@@ -310,15 +335,15 @@ def train_targets():
 
 
 @job_spec
-def train_spec(wildcards, input, output):
+def train_spec(wildcards):
     run = run_of(wildcards)
     return {
         "settings": settings_of(run),
-        "dataset": input.dataset,
-        "reference_returns": input.reference_returns,
+        "dataset": dataset_path(run.env, run.dataset),
+        "reference_returns": reference_returns_path(run.env),
         "work_dir": run.path(paths.RUN_WORK),
-        "metrics": output.metrics,
-        "checkpoints": output.checkpoints,
+        "metrics": run.path(paths.RUN_METRICS),
+        "checkpoints": run.path(paths.RUN_CHECKPOINTS),
     }
 
 
@@ -329,7 +354,7 @@ def probe_targets():
 
 
 @job_spec
-def probe_spec(wildcards, input, output):
+def probe_spec(wildcards):
     run = run_of(wildcards)
     epoch = gradient_epoch(config, run)
     return {
@@ -337,9 +362,9 @@ def probe_spec(wildcards, input, output):
         "epochs": probed_epochs(config, run),
         "gradient_epoch": epoch,
         "gradients": None if epoch is None else canonical(analysis_settings(config, "gradients")),
-        "checkpoints": input.checkpoints,
-        "probe_batch": input.probe_batch,
-        "out": output[0],
+        "checkpoints": run.path(paths.RUN_CHECKPOINTS),
+        "probe_batch": probe_batch_path(run.env),
+        "out": probe_dir(run),
     }
 
 
@@ -385,7 +410,7 @@ def analysis_outputs(analysis):
 def analysis_spec(analysis):
     reads_dumps = ANALYSES[analysis].reads == "dump"
 
-    def build(wildcards, input, output):
+    def build(wildcards):
         epochs = analysis_epochs(config, analysis, wildcards.env)
         runs = partition_runs(analysis, wildcards)
         return {
@@ -413,19 +438,22 @@ def analysis_spec(analysis):
                 if ANALYSES[analysis].table_settings
                 else {}
             ),
-            "out": dict(output.items()),
+            "out": {
+                table: filled(pattern, wildcards)
+                for table, pattern in analysis_outputs(analysis).items()
+            },
         }
 
     return job_spec(build)
 
 
 @job_spec
-def mutual_information_data_spec(wildcards, input, output):
+def mutual_information_data_spec(wildcards):
     return {
-        "probe_batch": input.probe_batch,
+        "probe_batch": probe_batch_path(wildcards.env),
         "coordinates": {"env": wildcards.env, "dataset": wildcards.dataset},
         "mine": canonical(analysis_settings(config, "mutual_information")),
-        "out": output[0],
+        "out": filled(MUTUAL_INFORMATION_DATA_PARTITION, wildcards),
     }
 
 
@@ -443,7 +471,7 @@ def learning_curve_metrics(wildcards):
 
 
 @job_spec
-def learning_curve_spec(wildcards, input, output):
+def learning_curve_spec(wildcards):
     return {
         "metrics": {
             run.model: run.path(paths.RUN_METRICS) for run in learning_curve_runs(wildcards)
@@ -457,7 +485,7 @@ def learning_curve_spec(wildcards, input, output):
             "dataset": wildcards.dataset,
             "seed": int(wildcards.seed),
         },
-        "out": output[0],
+        "out": filled(paths.CURVES_PARTITION, wildcards),
     }
 
 
@@ -466,8 +494,8 @@ def table_partitions(wildcards):
 
 
 @job_spec
-def gather_spec(wildcards, input, output):
-    return {"partitions": list(input), "out": output[0]}
+def gather_spec(wildcards):
+    return {"partitions": table_partitions(wildcards), "out": filled(paths.TABLE, wildcards)}
 
 
 def table_targets():
@@ -529,7 +557,7 @@ def figure_targets():
     ]
     metrics = [paths.fill(paths.PAPER_TABLE_METRICS, number=n) for n in DRAWN_TABLES]
     plots = [paths.fill(paths.CURVES_PLOT, env=env) for env in config["envs"]]
-    return figures + tables + [paths.fill(paths.PAPER_TABLE, number=3, ext="md")] + metrics + plots
+    return figures + tables + [CONFIGURATION_TABLE] + metrics + plots
 
 
 def figure_panels(wildcards):
@@ -554,15 +582,15 @@ def figure_caption(wildcards):
 
 
 @job_spec
-def figure_spec(wildcards, input, output):
+def figure_spec(wildcards):
     return {
         "figure": int(wildcards.figure),
-        "catalogue": input.catalogue,
+        "catalogue": CATALOGUE,
         "dataset": config["dataset"],
         "options": section("figures"),
         "panels": figure_panels(wildcards),
-        "pdf": output.pdf,
-        "png": output.png,
+        "pdf": filled(paths.FIGURE, wildcards, ext="pdf"),
+        "png": filled(paths.FIGURE, wildcards, ext="png"),
     }
 
 
@@ -585,30 +613,35 @@ def paper_table_partitions(wildcards):
     return learning_curve_partitions(table.experiment, config["envs"], paper_table_seeds(table))
 
 
+def all_reference_returns():
+    """Which score convention is missing for an env (and why) is in its reference returns."""
+    return [reference_returns_path(env) for env in config["envs"]]
+
+
 def paper_table_curves(wildcards):
     return list(paper_table_partitions(wildcards))
 
 
 @job_spec
-def paper_table_spec(wildcards, input, output):
+def paper_table_spec(wildcards):
     return {
         "number": int(wildcards.number),
         "curves": paper_table_partitions(wildcards),
-        "published": input.published,
-        "reference_returns": list(input.reference_returns),
-        "csv": output.csv,
-        "md": output.md,
-        "json": output.json,
+        "published": PUBLISHED,
+        "reference_returns": all_reference_returns(),
+        "csv": filled(paths.PAPER_TABLE, wildcards, ext="csv"),
+        "md": filled(paths.PAPER_TABLE, wildcards, ext="md"),
+        "json": filled(paths.PAPER_TABLE_METRICS, wildcards),
     }
 
 
 @job_spec
-def configuration_table_spec(wildcards, input, output):
+def configuration_table_spec(wildcards):
     return {
         "config": {
             key: section(key) for key in ("training", "backbones", "experiments", "evaluation")
         },
-        "md": output[0],
+        "md": CONFIGURATION_TABLE,
     }
 
 
@@ -621,11 +654,15 @@ def learning_curve_plot_curves(wildcards):
 
 
 @job_spec
-def learning_curve_plot_spec(wildcards, input, output):
+def learning_curve_plot_spec(wildcards):
     # The paper's convention where it exists; D4RL's (always there) without random sets.
     convention = "paper" if has_random_datasets() else "d4rl"
     curves = learning_curve_plot_partitions(wildcards)
-    return {"curves": curves, "convention": convention, "out": output[0]}
+    return {
+        "curves": curves,
+        "convention": convention,
+        "out": filled(paths.CURVES_PLOT, wildcards),
+    }
 
 
 # -- claims ----------------------------------------------------------------------------
@@ -642,14 +679,14 @@ def claims_tables():
 
 
 @job_spec
-def claims_spec(wildcards, input, output):
+def claims_spec(wildcards):
     return {
-        "claims": input.claims,
+        "claims": CLAIMS_FILE,
         "tables": claims_tables(),
         "config": canonical(config),
-        "paper_config": input.paper_config,
-        "md": output.md,
-        "csv": output.csv,
-        "rst": output.rst,
-        "json": output.json,
+        "paper_config": PAPER_CONFIG,
+        "md": paths.CLAIMS_MD,
+        "csv": paths.CLAIMS_CSV,
+        "rst": paths.CLAIMS_RST,
+        "json": paths.CLAIMS_METRICS,
     }

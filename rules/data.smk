@@ -64,7 +64,7 @@ rule synthesize_dataset:
 rule reference_returns:
     input:
         random=random_dataset_input,
-        expert=lambda wildcards: dataset_path(wildcards.env, "expert"),
+        expert=expert_dataset_input,
     output:
         paths.partial(paths.REFERENCE_RETURNS, source=SOURCE),
     log:
@@ -84,7 +84,7 @@ rule reference_returns:
 
 rule probe_batch:
     input:
-        dataset=lambda wildcards: dataset_path(wildcards.env, config["dataset"]),
+        dataset=probed_dataset_input,
     output:
         paths.partial(paths.PROBE_BATCH, source=SOURCE, dataset=config["dataset"]),
     log:

@@ -34,8 +34,7 @@ rule paper_table:
     input:
         published=PUBLISHED,
         curves=paper_table_curves,
-        # Which score convention is missing for an env (and why) is in its reference returns.
-        reference_returns=[reference_returns_path(env) for env in config["envs"]],
+        reference_returns=all_reference_returns(),
     output:
         csv=paths.partial(paths.PAPER_TABLE, ext="csv"),
         md=report(paths.partial(paths.PAPER_TABLE, ext="md"), category="Tables"),
@@ -58,7 +57,7 @@ rule paper_table:
 
 rule configuration_table:
     output:
-        report(paths.fill(paths.PAPER_TABLE, number=3, ext="md"), category="Tables"),
+        report(CONFIGURATION_TABLE, category="Tables"),
     log:
         paths.log("paper_tables/table3"),
     benchmark:

@@ -40,7 +40,7 @@ rule mutual_information_data_table:
     input:
         probe_batch=lambda wildcards: probe_batch_path(wildcards.env),
     output:
-        paths.partial(paths.DATA_TABLE_PARTITION, table="mutual_information_data"),
+        MUTUAL_INFORMATION_DATA_PARTITION,
     log:
         paths.log("tables/mutual_information_data/{env}-{dataset}"),
     benchmark:

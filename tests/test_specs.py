@@ -153,3 +153,27 @@ def test_a_script_runs_by_hand_with_a_spec_and_lists_its_fields(tmp_path):
     assert "partitions: tuple[str, ...]" in helped.stdout and "out: str" in helped.stdout
     refused = script(json.dumps({"partitions": [str(parts[0])]}))
     assert refused.returncode == 2 and "missing field(s) ['out']" in refused.stderr
+
+
+def test_an_edited_setting_reruns_the_jobs_reading_it_and_reordered_keys_do_not(
+        workflow_copy):
+    """Snakemake compares a job's params with its last run's only for params functions of
+    the wildcards alone: the job specs are, so a setting they carry reruns its job."""
+    table3 = "results/paper_tables/table3.md"  # its spec carries the training section
+    quick = yaml.safe_load((workflow_copy / "presets" / "quick.yaml").read_text())
+
+    def plan(config: dict) -> str:
+        (workflow_copy / "edited.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        result = run_snakemake(workflow_copy, table3, "-n", "--cores", "1",
+                               "--configfile", "edited.yaml")
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout + result.stderr
+
+    made = run_snakemake(workflow_copy, table3, "--cores", "1", "--configfile",
+                         "presets/quick.yaml")
+    assert made.returncode == 0, made.stderr[-3000:]
+    reordered = {key: dict(reversed(list(value.items()))) if isinstance(value, dict) else value
+                 for key, value in reversed(list(quick.items()))}
+    assert "Nothing to be done" in plan(reordered)
+    edited = {**quick, "training": {**quick["training"], "learning_rate": 3e-4}}
+    assert "Params have changed since last execution" in plan(edited)
