@@ -27,10 +27,10 @@ from modality_rl.analyses import (
     analysed_runs,
     analysis_epochs,
     analysis_settings,
-    gradient_epoch,
     partitions,
     probe_dir,
     probe_dump_path,
+    probe_sections,
     probed_epochs,
     table_partition,
 )
@@ -272,12 +272,12 @@ def probe_targets():
 @job_spec
 def probe_spec(wildcards, input, output):
     run = run_of(wildcards)
-    epoch = gradient_epoch(config, run)
+    sections = probe_sections(config, run)
+    gradients = any("gradients" in s for s in sections.values())
     return {
         "settings": settings_of(run),
-        "epochs": probed_epochs(config, run),
-        "gradient_epoch": epoch,
-        "gradients": None if epoch is None else canonical(analysis_settings(config, "gradients")),
+        "sections": sections,
+        "gradients": canonical(analysis_settings(config, "gradients")) if gradients else None,
         "checkpoints": input.checkpoints,
         "probe_batch": input.probe_batch,
         "out": output[0],
