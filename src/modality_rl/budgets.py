@@ -44,7 +44,7 @@ HOOKED_WIDTHS = 17  # the nine hooked modules' widths, in units of n_embd (probe
 UNITS_PER_TOKEN = {"relu": 12, "quick_gelu": 20, "gelu_new": 27}
 ATTENTION_MAPS = 4
 VMAP_OVERHEAD = 1.4  # vmap's per-sample gradients of a chunk, over their own size
-MINE_STATE_COPIES = 5.5  # a MINE parameter: itself, its gradient, Adam's two moments, activations
+MINE_STATE_COPIES = 5.6  # a MINE parameter: itself, its gradient, Adam's two moments, activations
 TABLE_ROW_BYTES = 1100  # a row of a CKA or attention table in pandas (strings included)
 D4RL_TRANSITIONS = 1_000_000  # a D4RL v2 medium or expert file
 # The cosines' pass of the gradient probe holds at most this much of per-sample gradients

@@ -67,7 +67,7 @@ class MineConfig:
     ema_alpha: float = 0.01
     seed: int = 0
     # Estimators built and trained at once (their draws and one stacked network): bounds
-    # memory, ~13 MB an estimator of the paper's network on 768-wide activations.
+    # memory, ~14 MB an estimator of the paper's network on 768-wide activations.
     chunk_size: int = 256
 
     def __post_init__(self):
