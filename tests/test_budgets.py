@@ -114,7 +114,8 @@ def test_a_bigger_body_needs_more_for_training_and_probing():
     tiny, paper = load_config("presets/quick.yaml"), load_config()
     for model in ("random", "gpt2", "igpt"):
         assert train_mb(tiny, run(model)) < train_mb(paper, run(model))
-        assert probe_mb(tiny, run(model)) < probe_mb(paper, run(model))
+        # The cosines' pass holds at most its gradients, not its whole 2 GB allowance.
+        assert probe_mb(tiny, run(model)) < 1000 < probe_mb(paper, run(model))
 
 
 def test_body_shapes_come_from_where_the_weights_come_from(tmp_path):

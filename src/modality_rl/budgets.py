@@ -140,7 +140,9 @@ def _gradient_probe(body: BodyShape, config: dict, windows: int, tokens: int,
     checkpointed = (body.activations(windows, tokens) / body.n_layer
                     + windows * tokens * body.n_embd * body.n_layer
                     + body.parameters(config["training"]["max_episode_steps"]))
-    second_pass = gram_memory_mb * MIB / FLOAT + body.activations(settings["chunk_size"], tokens)
+    held = (settings["cosine_samples"] + settings["chunk_size"]) * body.block_parameters
+    second_pass = (min(gram_memory_mb * MIB / FLOAT, held)
+                   + body.activations(settings["chunk_size"], tokens))
     return max(first_pass, checkpointed, second_pass)
 
 
