@@ -27,12 +27,12 @@ def main() -> None:
     args = parser.parse_args()
     model = random_decision_transformer(args)
     batch = random_windows(args.samples, args.context_length, args.env)
-    cfg = GradientConfig(norm_samples=args.samples, cosine_samples=args.cosine_samples,
-                         chunk_size=args.chunk_size, train_mode=False)
+    cfg = GradientConfig(max_norm=0.25, norm_samples=args.samples,
+                         cosine_samples=args.cosine_samples, chunk_size=args.chunk_size, seed=0)
     timings, results = {}, {}
     for method in ("vmap", "loop"):
         start = time.perf_counter()
-        results[method] = gradient_probe(model, batch, cfg, method)
+        results[method] = gradient_probe(model, batch, cfg, method, train_mode=False)
         timings[method] = time.perf_counter() - start
     assert np.allclose(results["vmap"].sample_norms, results["loop"].sample_norms, rtol=1e-4)
     assert np.allclose(results["vmap"].cosines, results["loop"].cosines, atol=1e-4)

@@ -24,7 +24,7 @@ shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$
 
 # Planning is library logic (these modules import no torch, so planning stays fast).
 sys.path.insert(0, str(SRC_DIR))
-from modality_rl import paths
+from modality_rl import budgets, paths
 from modality_rl.analyses import (
     ANALYSES,
     DATA_TABLES,
@@ -34,10 +34,10 @@ from modality_rl.analyses import (
     analysis_epochs,
     analysis_settings,
     checkpoint_epochs,
-    gradient_epoch,
     partitions,
     probe_dir,
     probe_dump_path,
+    probe_sections,
     probed_epochs,
     table_partition,
 )
@@ -50,6 +50,7 @@ from modality_rl.runs import (
     Run,
     enumerate_runs,
     experiment_epochs,
+    PRETRAINING_MODALITY,
     pretrained_weights,
     run_settings,
 )
@@ -86,8 +87,6 @@ MUTUAL_INFORMATION_DATA_PARTITION = paths.partial(
     paths.DATA_TABLE_PARTITION, table="mutual_information_data"
 )
 FIGURES = data_figures(CATALOGUE)
-# Which pre-training modality stands in for configured weights offline (source: pretrain).
-PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image"}
 
 
 wildcard_constraints:
@@ -356,12 +355,12 @@ def probe_targets():
 @job_spec
 def probe_spec(wildcards):
     run = run_of(wildcards)
-    epoch = gradient_epoch(config, run)
+    sections = probe_sections(config, run)
+    gradients = any("gradients" in s for s in sections.values())
     return {
         "settings": settings_of(run),
-        "epochs": probed_epochs(config, run),
-        "gradient_epoch": epoch,
-        "gradients": None if epoch is None else canonical(analysis_settings(config, "gradients")),
+        "sections": sections,
+        "gradients": canonical(analysis_settings(config, "gradients")) if gradients else None,
         "checkpoints": run.path(paths.RUN_CHECKPOINTS),
         "probe_batch": probe_batch_path(run.env),
         "out": probe_dir(run),
@@ -389,14 +388,27 @@ def analysis_inputs(analysis):
     return inputs
 
 
-# Memory of one table job, MB.
-TABLE_MEM_MB = {
-    "cka": 8000,
-    "mutual_information": 16000,
-    "parameter_change": 8000,
-    "gradients": 2000,
-    "attention_distance": 8000,
-}
+# -- memory: the jobs whose peak follows the configured shapes declare it ---------------
+# (modality_rl.budgets: estimated from the shapes, calibrated on the peaks measured at the
+# paper's; bench/README.md, "Memory of the jobs"). Other rules declare a constant.
+def train_mem_mb(wildcards):
+    return budgets.train_mb(config, run_of(wildcards))
+
+
+def probe_mem_mb(wildcards):
+    return budgets.probe_mb(config, run_of(wildcards))
+
+
+def table_mem_mb(analysis):
+    def mem_mb(wildcards):
+        seed = int(wildcards.seed)
+        return budgets.table_mb(config, analysis, wildcards.env, wildcards.dataset, seed)
+
+    return mem_mb
+
+
+def mutual_information_data_mem_mb(wildcards):
+    return budgets.mutual_information_data_mb(config, wildcards.env)
 
 
 def analysis_outputs(analysis):

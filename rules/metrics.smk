@@ -25,7 +25,7 @@ for analysis in ANALYSES:
         resources:
             gpu=int(ANALYSES[analysis].gpu),
             runs_per_gpu=config["compute"]["runs_per_gpu"],
-            mem_mb=TABLE_MEM_MB[analysis],
+            mem_mb=table_mem_mb(analysis),
         params:
             script=script("analysis_tables"),
             spec=analysis_spec(analysis),
@@ -49,7 +49,7 @@ rule mutual_information_data_table:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=mutual_information_data_mem_mb,
     params:
         script=script("mutual_information_data_table"),
         spec=mutual_information_data_spec,

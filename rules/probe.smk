@@ -19,7 +19,7 @@ rule probe_run:
     resources:
         gpu=1,
         runs_per_gpu=config["compute"]["runs_per_gpu"],
-        mem_mb=16000,
+        mem_mb=probe_mem_mb,
     params:
         script=script("probe_run"),
         spec=probe_spec,

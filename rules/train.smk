@@ -19,7 +19,7 @@ rule train_run:
     resources:
         gpu=1,
         runs_per_gpu=config["compute"]["runs_per_gpu"],
-        mem_mb=8000,
+        mem_mb=train_mem_mb,
     params:
         script=script("train_run"),
         spec=train_spec,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modality_rl.analyses import ANALYSES
+from modality_rl.budgets import release_freed_memory_eagerly
 from modality_rl.cli import Runtime, parse_job
 from modality_rl.devices import select_device
 from modality_rl.tables import build_tables, write_tables
@@ -33,6 +34,7 @@ def device_for(job: AnalysisTablesJob, runtime: Runtime):
 
 def main() -> None:
     job, runtime = parse_job(AnalysisTablesJob, __doc__)
+    release_freed_memory_eagerly()  # the job's peak is then its largest live set
     device = device_for(job, runtime)
     write_tables(build_tables(job.analysis, job.inputs, job.coordinates, job.epochs,
                               job.settings, device), job.out)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import torch
 
+from modality_rl.budgets import release_freed_memory_eagerly
 from modality_rl.cli import parse_job
 from modality_rl.devices import select_device
 from modality_rl.scores import load_reference_returns
@@ -22,6 +23,7 @@ class TrainJob:
 
 def main() -> None:
     job, runtime = parse_job(TrainJob, __doc__)
+    release_freed_memory_eagerly()  # the job's peak is then its largest live set
     torch.set_num_threads(runtime.threads)
     # The rule's threads: this process, and threads - 1 stepping the evaluation envs.
     trainer = Trainer(job.settings, job.dataset, load_reference_returns(job.reference_returns),

@@ -160,8 +160,9 @@ def init_git_and_dvc_project(root: Path, configfile: str) -> Path:
 
 
 def workflow_rules(configfiles: tuple[str, ...] = ()) -> dict[str, dict]:
-    """{rule: {"runs": bool, "gpu": int}} of the workflow as Snakemake parses it, from
-    Snakemake's API (its parsed rules are not public API, hence `_workflow`)."""
+    """{rule: {"runs": bool, "gpu": int, "shaped_memory": bool}} of the workflow as
+    Snakemake parses it, from Snakemake's API (its parsed rules are not public API, hence
+    `_workflow`). shaped_memory: mem_mb is a function of the job (the configured shapes)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, ResourceSettings, StorageSettings
 
@@ -171,7 +172,9 @@ def workflow_rules(configfiles: tuple[str, ...] = ()) -> dict[str, dict]:
             config_settings=ConfigSettings(configfiles=[REPO / c for c in configfiles]),
             snakefile=REPO / "Snakefile", workdir=REPO)._workflow
         return {rule.name: {"runs": rule.shellcmd is not None,
-                            "gpu": rule.resources["gpu"].value if "gpu" in rule.resources else 0}
+                            "gpu": rule.resources["gpu"].value if "gpu" in rule.resources else 0,
+                            "shaped_memory": "mem_mb" in rule.resources
+                                             and rule.resources["mem_mb"].is_evaluable()}
                 for rule in workflow.rules}
 
 

@@ -1,6 +1,8 @@
 """MINE: close to the closed-form MI of Gaussians, and one stacked run of many estimators
 gives each estimator exactly what it gives alone."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -74,6 +76,26 @@ def test_batched_equals_sequential_exactly_in_float64():
     sequential = [mine_estimate(x, z, config, seed=s, dtype=torch.float64)
                   for (x, z), s in zip(pairs, seeds)]
     np.testing.assert_allclose(batched, sequential, rtol=0, atol=1e-12)
+
+
+def test_chunks_of_estimators_give_the_estimates_of_one_stack():
+    """Chunks of 2 of five pairs (widths differ, so each chunk pads to its own widest),
+    and of 3 for pairs with nulls (a chunk mixes estimates and nulls): in float64 the
+    same numbers as one stack."""
+    pairs = mixed_width_pairs() + mixed_width_pairs()[:2][::-1]
+    seeds = [7, 3, 11, 5, 2]
+    config = MineConfig(hidden=48, learning_rate=1e-3, iterations=40, batch_size=25,
+                        chunk_size=10)
+    chunked = dataclasses.replace(config, chunk_size=2)
+    whole = mine_estimates(pairs, config, seeds=seeds, dtype=torch.float64)
+    np.testing.assert_allclose(mine_estimates(pairs, chunked, seeds=seeds, dtype=torch.float64),
+                               whole, rtol=0, atol=1e-12)
+    with_null = mine_estimates_with_null(pairs, config, seeds=seeds, dtype=torch.float64)
+    for got, want in zip(mine_estimates_with_null(pairs, dataclasses.replace(config, chunk_size=3),
+                                                  seeds=seeds, dtype=torch.float64), with_null):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(with_null[0], whole, rtol=0, atol=1e-12)
+    assert len(np.unique(whole.round(6))) == 5  # five different estimators, not one
 
 
 def test_padded_first_layer_rows_stay_zero():
@@ -174,6 +196,10 @@ def test_clear_errors():
         mine_estimates([(np.zeros(40), np.zeros(40))], MineConfig(batch_size=50))
     with pytest.raises(ValueError, match="2 seeds for 1 pairs"):
         mine_estimates([(x, x)], SMALL, seeds=[0, 1])
+    with pytest.raises(ValueError, match=r"pair 1: z must be \(n,\) or \(n, d\)"):
+        mine_estimates([(x, x), (x, np.zeros((100, 2, 2)))])
+    with pytest.raises(ValueError, match="chunk_size is 0"):
+        MineConfig(chunk_size=0)
 
 
 def test_diverged_estimator_is_nan_and_leaves_others_alone():

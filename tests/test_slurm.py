@@ -9,11 +9,12 @@ byte (metrics.csv) and tensor for tensor (checkpoints): CPU training with the sa
 is deterministic.
 
 The test cluster has no GPU gres, so the jobs run from a copy of profiles/slurm with
-`gpu: 0` on the GPU rules; every other value (partition, mem_mb, runtime) is the
-profile's, and test_gpu_rules_ask_slurm_for_a_gpu checks with the unmodified profile
-that sbatch is asked for the GPU. If Slurm cannot be installed or started, the tests
-fail with the start script's reason; they are never skipped. Only
-test_profile_covers_every_rule is fast (no Slurm).
+`gpu: 0` on the GPU rules; every other value (partition, runtime) is the profile's, and
+the memory the training rule declares for the quick preset's shapes
+(modality_rl.budgets) reaches sbatch as --mem. test_gpu_rules_ask_slurm_for_a_gpu checks
+with the unmodified profile that sbatch is asked for the GPU. If Slurm cannot be
+installed or started, the tests fail with the start script's reason; they are never
+skipped. Only test_profile_covers_every_rule is fast (no Slurm).
 """
 
 from __future__ import annotations
@@ -28,7 +29,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import REPO, copy_workflow, run_snakemake, same_checkpoints, workflow_rules
+from helpers import (
+    REPO,
+    copy_workflow,
+    load_config,
+    run_snakemake,
+    same_checkpoints,
+    workflow_rules,
+)
+from modality_rl.budgets import train_mb
+from modality_rl.runs import Run
 
 SLURM_SCRIPTS = REPO / "tests" / "slurm"
 JOBCOMP_LOG = Path(os.environ.get("SLURM_TEST_LOGDIR", "/var/log/slurm")) / "jobcomp.log"
@@ -45,14 +55,18 @@ SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log
 
 
 def test_profile_covers_every_rule():
-    """Each job rule gets a partition, memory and time; each GPU rule asks for its GPU."""
+    """Each job rule gets a partition, memory and time; each GPU rule asks for its GPU. A
+    rule whose memory follows the configured shapes keeps it: no mem_mb here replaces it."""
     resources = yaml.safe_load((REPO / PROFILE / "config.yaml").read_text())["set-resources"]
     rules = {name: rule for name, rule in workflow_rules().items() if rule["runs"]}
     assert {"train_run", "probe_run", "fetch_d4rl_dataset", "cka_tables"} <= rules.keys()
     assert sorted(rules) == sorted(resources)
     for name, rule in rules.items():
-        assert {"slurm_partition", "mem_mb", "runtime"} <= resources[name].keys(), name
+        assert {"slurm_partition", "runtime"} <= resources[name].keys(), name
+        assert ("mem_mb" in resources[name]) != rule["shaped_memory"], name
         assert resources[name].get("gpu", 0) == rule["gpu"], name
+    assert {"train_run", "probe_run", "mutual_information_tables"} <= {
+        name for name, rule in rules.items() if rule["shaped_memory"]}
 
 
 def as_root(script: str) -> list[str]:
@@ -140,6 +154,12 @@ def slurm_run(quick_run, local_slurm, tmp_path_factory):
     return root, profile, result.stderr
 
 
+def declared_train_mb(model: str) -> int:
+    """The mem_mb train_run declares for the quick preset's main/hopper/666 run of `model`."""
+    run = Run(experiment="main", model=model, env="hopper", dataset="medium", seed=666)
+    return train_mb(load_config("presets/quick.yaml"), run)
+
+
 def completed_jobs(job_name: str) -> dict[str, dict[str, str]]:
     """{job id: its fields} of the jobs named `job_name` in slurmctld's job completion
     log (jobcomp/filetxt). The name tells them from jobs of earlier runs, whose ids a
@@ -182,7 +202,8 @@ def test_training_jobs_ran_as_slurm_jobs(slurm_run):
         assert job["Partition"] == train["slurm_partition"], job
         assert minutes(job["TimeLimit"]) == train["runtime"], job
         tres = dict(item.split("=", 1) for item in job["Tres"].split(","))
-        assert tres["mem"] == f"{train['mem_mb']}M", job
+        model = Path(slurm_log).parent.name.split("_")[1]
+        assert tres["mem"] == f"{declared_train_mb(model)}M", job
         assert tres["cpu"] == "1", job
         # The job's own log (kept by --slurm-keep-successful-logs): Snakemake ran the
         # rule inside the allocation.
@@ -224,6 +245,6 @@ def test_gpu_rules_ask_slurm_for_a_gpu(local_slurm, quick_run, tmp_path):
     assert call, log[-3000:]
     options = " " + " ".join(call[0].split(" --wrap=")[0].split()) + " "
     for expected in (f"-p {train['slurm_partition']}", f"-t {train['runtime']}",
-                     f"--mem {train['mem_mb']}", "--gpus=1"):
+                     f"--mem {declared_train_mb(MODELS[0])}", "--gpus=1"):
         assert f" {expected} " in options, (expected, options)
     assert not SUBMITTED.search(log)

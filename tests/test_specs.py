@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import REPO, run_snakemake
+from helpers import REPO, load_config, run_snakemake
 from modality_rl.analyses import ANALYSES
 from modality_rl.data.probe_batch import ProbeBatchConfig
 from modality_rl.data.sources import D4RLSources, HubMirror
@@ -27,6 +27,7 @@ from modality_rl.metrics.mine import MineConfig
 from modality_rl.models.backbones import Dropout, RandomBodyConfig
 from modality_rl.pretraining import PretrainConfig
 from modality_rl.probes.gradients import GradientConfig
+from modality_rl.runs import Run, run_settings
 from modality_rl.spec import SpecError, from_data, load_spec, schema_mismatch
 from modality_rl.tables import build_tables, builder_settings
 from modality_rl.tables.cka import CkaSettings
@@ -177,3 +178,19 @@ def test_an_edited_setting_reruns_the_jobs_reading_it_and_reordered_keys_do_not(
     assert "Nothing to be done" in plan(reordered)
     edited = {**quick, "training": {**quick["training"], "learning_rate": 3e-4}}
     assert "Params have changed since last execution" in plan(edited)
+
+
+def test_probe_job_refuses_unknown_sections_and_gradient_settings_without_their_section():
+    probe_job = job_class("scripts/probe_run.py")
+    gradients = {"max_norm": 0.25, "norm_samples": 4, "cosine_samples": 2, "chunk_size": 2,
+                 "seed": 0}
+    run = Run(experiment="main", model="random", env="hopper", dataset="medium", seed=666)
+    base = {"settings": run_settings(load_config(), run, {}, [1, 4]), "checkpoints": "c",
+            "probe_batch": "b", "out": "o"}
+    job = from_data(probe_job, {**base, "sections": {"1": ["gradients"], "4": ["layers"]},
+                                "gradients": gradients})
+    assert job.sections == {1: ("gradients",), 4: ("layers",)}
+    with pytest.raises(SpecError, match=r"sections\[4\]: unknown section\(s\) \['layer'\]"):
+        from_data(probe_job, {**base, "sections": {"4": ["layer"]}, "gradients": None})
+    with pytest.raises(SpecError, match="gradients goes with a 'gradients' section"):
+        from_data(probe_job, {**base, "sections": {"4": ["layers"]}, "gradients": gradients})

@@ -12,7 +12,7 @@ from modality_rl.checkpoints import load_checkpoint
 from modality_rl.inputs import InputError, open_hdf5, read_table
 from modality_rl.metrics.mine import MineConfig, mine_estimates
 from modality_rl.metrics.null import null_permutation
-from modality_rl.probes.activations import record_activations
+from modality_rl.probes.activations import ACTIVATION_SECTIONS, record_activations
 from modality_rl.probes.dump import write_probe_dump
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
 from modality_rl.tables import concatenate_tables
@@ -51,7 +51,9 @@ def dumps(tmp_path_factory):
                 perturbed(model, 0.5)
             path = root / f"{name}_epoch{epoch}.hdf5"
             gradients = gradient_probe(model, batch, gradients_cfg) if epoch == 1 else None
-            write_probe_dump(path, batch, record_activations(model, batch), gradients, {})
+            sections = [*ACTIVATION_SECTIONS, *(["gradients"] if gradients else [])]
+            write_probe_dump(path, batch, record_activations(model, batch), gradients, {},
+                             sections)
             checkpoint = root / f"{name}_epoch{epoch}.pt"
             torch.save(model.state_dict(), checkpoint)
             dumps.setdefault(name, {})[epoch] = str(path)

@@ -95,18 +95,22 @@ def test_pretrained_stand_ins_learned(quick_run):
         assert summary["final_loss"] < 0.7 * summary["initial_loss"], summary
 
 
-def test_probe_dumps_carry_provenance_and_gradients_only_at_epoch_1(quick_run):
+def test_probe_dumps_carry_provenance_and_only_the_sections_read_at_their_epoch(quick_run):
     config = quick_config()
     runs = [r for r in enumerate_runs(config) if r.experiment == "main" and r.env == "hopper"]
+    # cka reads epochs 0 and 4 (final), mutual_information 4, gradients 1.
+    expected = {0: ["layers"], 1: ["gradients"], 4: ["layers", "block_outputs"]}
     for run in runs:
-        for epoch, has_gradients in ((0, False), (1, True), (4, False)):
+        for epoch, sections in expected.items():
             with h5py.File(quick_run / probe_dump_path(run, epoch)) as f:
                 assert f.attrs["epoch"] == epoch and f.attrs["model"] == run.model
                 assert len(f.attrs["checkpoint_sha256"]) == 64
                 assert len(f.attrs["config_hash"]) == 64 and f.attrs["code_version"]
-                assert ("gradients" in f) == has_gradients, (run, epoch)
-                n_layers = {"random": 27, "gpt2": 27, "igpt": 54}[run.model]
-                assert len(f["layers"]) == n_layers
+                assert json.loads(f.attrs["sections"]) == sections, (run, epoch)
+                assert sorted(f) == sorted(["inputs", *sections]), (run, epoch)
+                if "layers" in sections:
+                    n_layers = {"random": 27, "gpt2": 27, "igpt": 54}[run.model]
+                    assert len(f["layers"]) == n_layers
 
 
 def test_every_table_exists_with_every_partition(quick_run):

@@ -15,37 +15,54 @@ from modality_rl import paths
 from modality_rl.runs import Run, enumerate_runs, experiment_epochs
 
 
+# The optional sections of a probe dump (probes.dump), in the order they are written.
+DUMP_SECTIONS = ("layers", "block_outputs", "attention", "pseudo_attention", "gradients")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Analysis:
     """One analysis job per (env, dataset, seed): what it reads and the tables it writes."""
     tables: tuple[str, ...]  # the job writes one partition of each
     reads: str  # "dump": the runs' probe dumps; "checkpoint": their checkpoint files
     builder: str  # "module:function" building the tables (imported by the job only)
+    # The probe dump sections (DUMP_SECTIONS) it reads; a dump carries only the sections
+    # its epoch's analyses read (the probe batch, `inputs`, is always written).
+    sections: tuple[str, ...] = ()
     gpu: bool = False  # trains (MINE) on a GPU slot when there is one
     # The builder takes `analysis.<name>` (less its planning keys) as its settings; else
     # they are the probe's (gradients) or there are none.
     table_settings: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.sections) - set(DUMP_SECTIONS)
+        if unknown or (self.reads == "dump") != bool(self.sections):
+            raise ValueError(f"an analysis reading {self.reads}s names dump sections "
+                             f"{self.sections}: one that reads dumps names some of "
+                             f"{DUMP_SECTIONS}, one that reads checkpoints none")
 
 
 ANALYSES = {
     "cka": Analysis(
         tables=("cka_pre_post", "cka_between_models", "cka_within_model",
                 "cka_layers_above_threshold"),
-        reads="dump", builder="modality_rl.tables.cka:cka_tables", table_settings=True),
+        reads="dump", builder="modality_rl.tables.cka:cka_tables", sections=("layers",),
+        table_settings=True),
     "mutual_information": Analysis(
         tables=("mutual_information_hidden", "mutual_information_no_context"),
-        reads="dump", builder="modality_rl.tables.mutual_information:hidden_tables", gpu=True,
-        table_settings=True),
+        reads="dump", builder="modality_rl.tables.mutual_information:hidden_tables",
+        sections=("block_outputs",), gpu=True, table_settings=True),
     "parameter_change": Analysis(
         tables=("parameter_change",), reads="checkpoint",
         builder="modality_rl.tables.parameter_change:parameter_change_tables"),
     "gradients": Analysis(
         tables=("gradient_norms", "gradient_confusion", "gradient_norm_per_parameter",
                 "gradient_norm_share"),
-        reads="dump", builder="modality_rl.tables.gradients:gradient_tables"),
+        reads="dump", builder="modality_rl.tables.gradients:gradient_tables",
+        sections=("gradients",)),
     "attention_distance": Analysis(
         tables=("attention_distance", "attention_distance_gap"), reads="dump",
-        builder="modality_rl.tables.attention:attention_tables"),
+        builder="modality_rl.tables.attention:attention_tables",
+        sections=("attention", "pseudo_attention")),
 }
 PROBE_ANALYSES = tuple(name for name, a in ANALYSES.items() if a.reads == "dump")
 ANALYSIS_OF = {table: name for name, a in ANALYSES.items() for table in a.tables}
@@ -101,11 +118,21 @@ def probe_dump_path(run: Run, epoch: int) -> str:
     return paths.dump(probe_dir(run), epoch)
 
 
+def probe_sections(config: dict, run: Run) -> dict[int, tuple[str, ...]]:
+    """{epoch: the dump sections its analyses read} for every epoch of `run` some analysis
+    reads a probe dump of (empty: the run is not probed). Sections in DUMP_SECTIONS order."""
+    wanted: dict[int, set[str]] = {}
+    for analysis in PROBE_ANALYSES:
+        if config["analysis"][analysis]["experiment"] == run.experiment:
+            for epoch in analysis_epochs(config, analysis, run.env):
+                wanted.setdefault(epoch, set()).update(ANALYSES[analysis].sections)
+    return {epoch: tuple(s for s in DUMP_SECTIONS if s in wanted[epoch])
+            for epoch in sorted(wanted)}
+
+
 def probed_epochs(config: dict, run: Run) -> list[int]:
     """The epochs of `run` some analysis reads a probe dump of (empty: the run is not probed)."""
-    return sorted({epoch for analysis in PROBE_ANALYSES
-                   if config["analysis"][analysis]["experiment"] == run.experiment
-                   for epoch in analysis_epochs(config, analysis, run.env)})
+    return list(probe_sections(config, run))
 
 
 def checkpoint_epochs(config: dict, run: Run) -> list[int]:
@@ -122,12 +149,9 @@ def checkpoint_epochs(config: dict, run: Run) -> list[int]:
     return sorted(epochs - {0})
 
 
-def gradient_epoch(config: dict, run: Run) -> int | None:
-    """The epoch whose dump carries the per-sample gradient probe (None: no dump does)."""
-    settings = config["analysis"]["gradients"]
-    if run.experiment != settings["experiment"]:
-        return None
-    return resolve_epoch(config, run.experiment, run.env, settings["epoch"])
+def section_writers(section: str) -> list[str]:
+    """The analyses whose epochs a dump section is written at (for error messages)."""
+    return [name for name, a in ANALYSES.items() if section in a.sections]
 
 
 def table_partition(table: str, env: str, dataset: str, seed: int | None = None,

@@ -77,6 +77,11 @@ def backbone_kind(model: str) -> str:
     return "random" if swapped_block(model) is not None else model
 
 
+# Which of the pipeline's own pre-training modalities stands in for configured weights
+# offline (backbones.<weights>.source: pretrain).
+PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image"}
+
+
 def pretrained_weights(model: str) -> list[str]:
     """The configured pre-trained weights (`backbones.<key>`) a model needs."""
     if swapped_block(model) is not None:

@@ -17,8 +17,10 @@ mean exp(T) over past mini-batches instead of the current mini-batch's mean;
 `_EmaLogMeanExp` is that correction. The estimate returned (in nats) is the bound on all
 n samples after training, with one random shuffle of z.
 
-The analysis needs hundreds of estimates of small networks, so E estimators are held as
-one stacked network (leading estimator axis, batched matmuls) and trained in one loop.
+The analysis needs thousands of estimates of small networks (about 6,000 in a partition
+of the paper's tables), so E estimators are held as one stacked network (leading
+estimator axis, batched matmuls) and trained in one loop, `chunk_size` estimators at a
+time: a chunk's draws and network are built, trained and dropped before the next.
 Inputs of different widths are zero-padded to the widest; the padded rows of the first
 layer start at zero, receive zero gradient and so stay zero under Adam: each padded
 network computes exactly its unpadded self. Adam is elementwise, so one Adam over the
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm import trange
+from tqdm import tqdm, trange
 
 from modality_rl.metrics.null import null_permutation
 
@@ -64,11 +66,17 @@ class MineConfig:
     batch_size: int = 50
     ema_alpha: float = 0.01
     seed: int = 0
+    # Estimators built and trained at once (their draws and one stacked network): bounds
+    # memory, ~14 MB an estimator of the paper's network on 768-wide activations.
+    chunk_size: int = 256
 
     def __post_init__(self):
         if self.hidden_layers < 1:
             raise ValueError(f"MineConfig.hidden_layers is {self.hidden_layers}: the "
                              "statistics network needs at least one hidden layer")
+        if self.chunk_size < 1:
+            raise ValueError(f"MineConfig.chunk_size is {self.chunk_size}: a chunk holds "
+                             "at least one estimator")
 
 
 @dataclass(frozen=True)
@@ -149,33 +157,31 @@ def donsker_varadhan(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> np.ndar
     return np.where(np.isfinite(bound), bound, np.nan)
 
 
-def _as_matrix(a: np.ndarray, what: str, dtype: torch.dtype) -> torch.Tensor:
-    """(n,) or (n, d) -> (n, d) of `dtype`."""
+def _as_matrix(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    """(n,) or (n, d) -> (n, d) of `dtype` (sharing memory where the dtype allows)."""
     t = torch.as_tensor(np.asarray(a), dtype=dtype)
-    if t.ndim == 1:
-        t = t[:, None]
-    if t.ndim != 2:
-        raise ValueError(f"{what} must be (n,) or (n, d), got shape {tuple(t.shape)}")
-    return t
+    return t[:, None] if t.ndim == 1 else t
 
 
-def _validated(pairs: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: int,
-               dtype: torch.dtype) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """The pairs as matrices, after checking they share one n >= batch_size."""
+def _validated(pairs: Sequence[tuple[np.ndarray, np.ndarray]], batch_size: int) -> None:
+    """Every x and z is (n,) or (n, d), with one n for all pairs and n >= batch_size."""
     if len(pairs) == 0:
         raise ValueError("pairs is empty: MINE needs at least one (x, z) pair")
-    xs = [_as_matrix(x, f"pair {i}: x", dtype) for i, (x, _) in enumerate(pairs)]
-    zs = [_as_matrix(z, f"pair {i}: z", dtype) for i, (_, z) in enumerate(pairs)]
-    for i, (x, z) in enumerate(zip(xs, zs)):
-        if x.shape[0] != z.shape[0]:
-            raise ValueError(f"pair {i}: x has {x.shape[0]} samples but z has {z.shape[0]}")
-        if x.shape[0] != xs[0].shape[0]:
-            raise ValueError(f"pair {i} has {x.shape[0]} samples but pair 0 has "
-                             f"{xs[0].shape[0]}: all pairs must have the same n")
-    if xs[0].shape[0] < batch_size:
-        raise ValueError(f"n = {xs[0].shape[0]} samples is fewer than batch_size = "
-                         f"{batch_size}: there is no full mini-batch to train on")
-    return xs, zs
+    n = None
+    for i in range(len(pairs)):
+        x, z = (np.shape(a) for a in pairs[i])
+        for what, shape in (("x", x), ("z", z)):
+            if len(shape) not in (1, 2):
+                raise ValueError(f"pair {i}: {what} must be (n,) or (n, d), got shape {shape}")
+        if x[0] != z[0]:
+            raise ValueError(f"pair {i}: x has {x[0]} samples but z has {z[0]}")
+        if n is not None and x[0] != n:
+            raise ValueError(f"pair {i} has {x[0]} samples but pair 0 has {n}: all pairs "
+                             "must have the same n")
+        n = x[0]
+    if n < batch_size:
+        raise ValueError(f"n = {n} samples is fewer than batch_size = {batch_size}: there "
+                         "is no full mini-batch to train on")
 
 
 def _uniform(shape: tuple[int, ...], fan_in: int, g: torch.Generator) -> torch.Tensor:
@@ -259,34 +265,68 @@ def _train(net: StackedStatisticsNetwork, x: torch.Tensor, z: torch.Tensor, draw
             optimizer.step()
 
 
-def mine_estimates(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
-                   config: MineConfig = MineConfig(), device: torch.device | str = "cpu",
-                   progress: bool = False, seeds: Sequence[int] | None = None,
-                   dtype: torch.dtype = torch.float32) -> np.ndarray:
-    """One MI estimate (nats) per (x, z) pair, all estimators trained at once.
-
-    x is (n, dx) or (n,), z is (n, dz) or (n,); every pair has the same n, dims may
-    differ. Estimator i draws all its randomness from the generator seeded by
-    (config.seed, seeds[i]), seeds defaulting to range(len(pairs)), so it gives the same
-    number whether trained alone (`mine_estimate(x, z, config, seed=seeds[i])`) or in any
-    batch. Diverged estimators are NaN.
-
-    Exactly the same up to rounding, that is: a batch of E and a batch of 1 round the
-    matmuls differently (~1e-7 in float32) and training amplifies that (to ~1e-2 after
-    100 epochs of the paper's network). dtype=torch.float64 shows the equality at any
-    length (~1e-15), at twice the cost.
-    """
-    xs, zs = _validated(pairs, config.batch_size, dtype)
-    streams = list(range(len(pairs)) if seeds is None else seeds)
-    if len(streams) != len(pairs):
-        raise ValueError(f"got {len(streams)} seeds for {len(pairs)} pairs")
-    device = torch.device(device)
+def _estimate_chunk(pairs: Sequence[tuple[np.ndarray, np.ndarray]], streams: Sequence[int],
+                    config: MineConfig, device: torch.device, progress: bool,
+                    dtype: torch.dtype) -> np.ndarray:
+    """Draw, build, train and evaluate the stacked network of these estimators."""
+    xs = [_as_matrix(x, dtype) for x, _ in pairs]
+    zs = [_as_matrix(z, dtype) for _, z in pairs]
     draws = _draw(xs, zs, streams, config, device)
     net = StackedStatisticsNetwork(draws.weights)
     x, z = _padded(xs, device), _padded(zs, device)
     _train(net, x, z, draws, config, progress)
     with torch.no_grad():
         return donsker_varadhan(*net(x, z, draws.final))
+
+
+def mine_estimates(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+                   config: MineConfig = MineConfig(), device: torch.device | str = "cpu",
+                   progress: bool = False, seeds: Sequence[int] | None = None,
+                   dtype: torch.dtype = torch.float32) -> np.ndarray:
+    """One MI estimate (nats) per (x, z) pair, estimators trained config.chunk_size at once.
+
+    x is (n, dx) or (n,), z is (n, dz) or (n,); every pair has the same n, dims may
+    differ. Estimator i draws all its randomness from the generator seeded by
+    (config.seed, seeds[i]), seeds defaulting to range(len(pairs)), so it gives the same
+    number whether trained alone (`mine_estimate(x, z, config, seed=seeds[i])`), in any
+    batch or in any chunk. Diverged estimators are NaN. `pairs` is read a chunk at a
+    time (any sequence: its items may be made on access).
+
+    Exactly the same up to rounding, that is: a batch of E and a batch of 1 round the
+    matmuls differently (~1e-7 in float32) and training amplifies that (to ~1e-2 after
+    100 epochs of the paper's network). dtype=torch.float64 shows the equality at any
+    length (~1e-15), at twice the cost.
+    """
+    n_pairs = len(pairs)
+    _validated(pairs, config.batch_size)
+    streams = list(range(n_pairs) if seeds is None else seeds)
+    if len(streams) != n_pairs:
+        raise ValueError(f"got {len(streams)} seeds for {n_pairs} pairs")
+    device = torch.device(device)
+    chunks = range(0, n_pairs, config.chunk_size)
+    return np.concatenate([
+        _estimate_chunk([pairs[i] for i in range(start, min(start + config.chunk_size,
+                                                             n_pairs))],
+                        streams[start:start + config.chunk_size], config, device, progress,
+                        dtype)
+        for start in tqdm(chunks, desc=f"MINE chunks of {config.chunk_size} estimators",
+                          disable=not progress or len(chunks) == 1)])
+
+
+class _PairsThenNulls(Sequence):
+    """The pairs, then each pair with z's rows permuted, made on access: only a chunk's
+    permuted copies of z exist at a time (all of them take 0.6 GB in the no_context
+    table at the paper's shapes)."""
+
+    def __init__(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]], permutation: np.ndarray):
+        self.pairs, self.permutation = pairs, permutation
+
+    def __len__(self) -> int:
+        return 2 * len(self.pairs)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        x, z = self.pairs[i % len(self.pairs)]
+        return (x, z) if i < len(self.pairs) else (x, np.asarray(z)[self.permutation])
 
 
 def mine_estimates_with_null(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -305,8 +345,8 @@ def mine_estimates_with_null(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
     if len(streams) != len(pairs):
         raise ValueError(f"got {len(streams)} seeds for {len(pairs)} pairs")
     permutation = null_permutation(len(np.asarray(pairs[0][1])), config.seed) if pairs else None
-    nulls = [(x, np.asarray(z)[permutation]) for x, z in pairs]
-    both = mine_estimates([*pairs, *nulls], config, device, progress, streams + streams, dtype)
+    both = mine_estimates(_PairsThenNulls(pairs, permutation), config, device, progress,
+                          streams + streams, dtype)
     return both[:len(pairs)], both[len(pairs):]
 
 

@@ -5,11 +5,19 @@ their outputs at the last step's return, state and action tokens are what CKA co
 The output of `mlp.dropout` at every token position is kept too: the paper calls it the
 block output and estimates mutual information on it (Appendix E.1). Attention
 probabilities per block and head come from eager attention.
+
+Only the sections asked for are recorded (analyses.probe_sections), and the hooks keep
+no module output alive beyond what is recorded: a copy of the last step's three tokens
+(not a view, which would hold the whole (N, 3K, width) output), the block output when
+block outputs are asked for, and the pseudo single-head attention computed in the
+c_attn hook. At GPT-2's shape the nine outputs of a block take 310 MB; holding them all
+took 3.7 GB (5 GB for iGPT).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import torch
 
@@ -37,37 +45,65 @@ def pseudo_single_head_attention(c_attn_output: torch.Tensor, width: int) -> tor
     return torch.tril(torch.softmax(scores, dim=-1))
 
 
+ACTIVATION_SECTIONS = ("layers", "block_outputs", "attention", "pseudo_attention")
+# Modules hooked for a section other than `layers`.
+ALSO_HOOKED_FOR = {BLOCK_OUTPUT_LAYER: "block_outputs", "attn.c_attn": "pseudo_attention"}
+
+
+def _copy(tensor: torch.Tensor):
+    """A numpy copy that shares no memory with `tensor` (on CPU, .cpu().numpy() would)."""
+    return tensor.detach().to("cpu", copy=True).numpy()
+
+
 @torch.no_grad()
 def record_activations(model: DecisionTransformer, batch: WindowBatch,
+                       sections: Collection[str] = ACTIVATION_SECTIONS,
                        device: torch.device | str = "cpu") -> ProbeActivations:
-    """Run the probe batch through `model` in eval mode and collect what the probes need."""
+    """Run the probe batch through `model` in eval mode and record the `sections` (of
+    ACTIVATION_SECTIONS); with none, the model is not run."""
+    unknown = sorted(set(sections) - set(ACTIVATION_SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown activation section(s) {unknown}; use {ACTIVATION_SECTIONS}")
     model.eval()
     blocks = model.transformer.h
-    captured: dict[str, torch.Tensor] = {}
+    width = model.hidden_size
+    names = layer_names(len(blocks))
+    recorded = ProbeActivations(n_blocks=len(blocks), width=width, layer_names=names)
+    if not sections:
+        return recorded
+    layers, block_outputs, pseudo = {}, {}, {}
 
-    def keep(name: str):
-        def hook(_module, _inputs, output):
-            captured[name] = output.detach()
-        return hook
+    def hook(block: int, layer: str):
+        def record(_module, _inputs, output):  # output: (N, 3K, module width)
+            if "layers" in sections:
+                layers[f"{block}.{layer}"] = _copy(output[:, -3:])
+            if layer == BLOCK_OUTPUT_LAYER and "block_outputs" in sections:
+                block_outputs[block] = _copy(output)
+            if layer == "attn.c_attn" and "pseudo_attention" in sections:
+                pseudo[block] = _copy(pseudo_single_head_attention(output, width))
+        return record
 
-    handles = [blocks[b].get_submodule(layer).register_forward_hook(keep(f"{b}.{layer}"))
-               for b in range(len(blocks)) for layer in HOOKED_LAYERS]
+    hooked = [layer for layer in HOOKED_LAYERS
+              if "layers" in sections or ALSO_HOOKED_FOR.get(layer) in sections]
+    handles = [blocks[b].get_submodule(layer).register_forward_hook(hook(b, layer))
+               for b in range(len(blocks)) for layer in hooked]
     try:
         t = batch_tensors(batch, device)
-        _, attentions = model(t["states"], t["actions"], t["returns_to_go"], t["timesteps"],
-                              attention_mask=t["mask"], output_attentions=True)
+        output = model(t["states"], t["actions"], t["returns_to_go"], t["timesteps"],
+                       attention_mask=t["mask"], output_attentions="attention" in sections)
     finally:
         for handle in handles:
             handle.remove()
-    if not attentions or attentions[0] is None:
-        raise RuntimeError("the model returned no attention maps: build it with "
-                           "attn_implementation='eager' (SDPA returns none)")
-    width = model.hidden_size
-    return ProbeActivations(
-        layers={name: captured[name][:, -3:].cpu().numpy() for name in layer_names(len(blocks))},
-        block_outputs=[captured[f"{b}.{BLOCK_OUTPUT_LAYER}"].cpu().numpy()
-                       for b in range(len(blocks))],
-        attentions=[a.cpu().numpy() for a in attentions],
-        pseudo_attentions=[pseudo_single_head_attention(captured[f"{b}.attn.c_attn"], width)
-                           .cpu().numpy() for b in range(len(blocks))],
-    )
+    if "attention" in sections:
+        _, attentions = output
+        if not attentions or attentions[0] is None:
+            raise RuntimeError("the model returned no attention maps: build it with "
+                               "attn_implementation='eager' (SDPA returns none)")
+        recorded.attention = [_copy(a) for a in attentions]
+    if "layers" in sections:
+        recorded.layers = {name: layers[name] for name in names}
+    if "block_outputs" in sections:
+        recorded.block_outputs = [block_outputs[b] for b in range(len(blocks))]
+    if "pseudo_attention" in sections:
+        recorded.pseudo_attention = [pseudo[b] for b in range(len(blocks))]
+    return recorded

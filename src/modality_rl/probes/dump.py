@@ -1,8 +1,15 @@
 """contract: HDF5 probe dump, one file per (run, epoch). Reading one needs no torch.
 
+A dump carries `inputs` and only the sections that the analyses reading that epoch
+need (analyses.probe_sections: cka reads layers, mutual_information block_outputs,
+attention_distance attention and pseudo_attention, gradients gradients); reading a
+section that is not there raises MissingSectionError naming the file, the section and
+the analyses whose epochs it is written at.
+
     attrs                 run (experiment, model, env, dataset, seed), epoch, checkpoint,
                           checkpoint_sha256, config_hash, code_version, n_blocks, width,
-                          layers (JSON list, forward order), tokens (JSON list)
+                          layers (JSON list, forward order), tokens (JSON list),
+                          sections (JSON list of the sections written)
     inputs/<key>          the probe batch: states, actions, rewards, returns_to_go,
                           timesteps, mask
     layers/<layer>        (N, 3, width) hooked output at the last step's return, state and
@@ -18,11 +25,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
+from modality_rl.analyses import DUMP_SECTIONS, section_writers
 from modality_rl.data.windows import WindowBatch
 from modality_rl.io import atomic_path
 
@@ -32,10 +41,14 @@ LAST_STEP_TOKENS = ("return_to_go", "state", "action")
 
 @dataclass
 class ProbeActivations:
-    layers: dict[str, np.ndarray]  # '0.ln_1' -> (N, 3 last-step tokens, width)
-    block_outputs: list[np.ndarray]  # per block: (N, 3K, width), mlp.dropout output
-    attentions: list[np.ndarray]  # per block: (N, heads, 3K, 3K)
-    pseudo_attentions: list[np.ndarray]  # per block: (N, 3K, 3K), the released code's
+    """What the probe recorded: each field is a dump section, None where not asked for."""
+    n_blocks: int
+    width: int
+    layer_names: list[str]  # the hooked layers in forward order, recorded or not
+    layers: dict[str, np.ndarray] | None = None  # '0.ln_1' -> (N, 3 last-step tokens, width)
+    block_outputs: list[np.ndarray] | None = None  # per block: (N, 3K, width), mlp.dropout
+    attention: list[np.ndarray] | None = None  # per block: (N, heads, 3K, 3K)
+    pseudo_attention: list[np.ndarray] | None = None  # per block: (N, 3K, 3K), released code's
 
 
 @dataclass
@@ -49,29 +62,38 @@ class GradientProbe:
 COMPRESSION = {"compression": "lzf", "shuffle": True}
 
 
+class MissingSectionError(LookupError):
+    """A dump lacks a section: its epoch is not one the analysis reading it reads."""
+
+
 def write_probe_dump(target: str | os.PathLike, batch: WindowBatch,
                      activations: ProbeActivations, gradients: GradientProbe | None,
-                     attrs: dict) -> None:
-    """Write the dump to a temporary file and rename it into place when complete."""
+                     attrs: dict, sections: Sequence[str]) -> None:
+    """Write `inputs` and the given sections (of DUMP_SECTIONS) to a temporary file and
+    rename it into place when complete."""
+    unknown = sorted(set(sections) - set(DUMP_SECTIONS))
+    if unknown:
+        raise ValueError(f"unknown dump section(s) {unknown}; sections are {DUMP_SECTIONS}")
+    data = {section: gradients if section == "gradients" else getattr(activations, section)
+            for section in sections}
+    unrecorded = [section for section, value in data.items() if value is None]
+    if unrecorded:
+        raise ValueError(f"dump sections {unrecorded} were asked for but not recorded")
     with atomic_path(target) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update({**attrs, "n_blocks": len(activations.block_outputs),
-                        "width": activations.block_outputs[0].shape[-1],
-                        "layers": json.dumps(list(activations.layers)),
-                        "tokens": json.dumps(LAST_STEP_TOKENS)})
+        f.attrs.update({**attrs, "n_blocks": activations.n_blocks, "width": activations.width,
+                        "layers": json.dumps(activations.layer_names),
+                        "tokens": json.dumps(LAST_STEP_TOKENS),
+                        "sections": json.dumps([s for s in DUMP_SECTIONS if s in data])})
         for key, array in batch.as_dict().items():
             f.create_dataset(f"inputs/{key}", data=array)
-        for name, array in activations.layers.items():
-            f.create_dataset(f"layers/{name}", data=array, **COMPRESSION)
-        for group, arrays in (("block_outputs", activations.block_outputs),
-                              ("attention", activations.attentions),
-                              ("pseudo_attention", activations.pseudo_attentions)):
-            for block, array in enumerate(arrays):
-                f.create_dataset(f"{group}/{block}", data=array, **COMPRESSION)
-        if gradients is not None:
-            f.create_dataset("gradients/sample_norms", data=gradients.sample_norms)
-            f.create_dataset("gradients/cosines", data=gradients.cosines)
-            f.create_dataset("gradients/parameter_names", data=gradients.parameter_names)
-            f.create_dataset("gradients/parameter_norms", data=gradients.parameter_norms)
+        for section, value in data.items():
+            if section == "gradients":
+                for field in ("sample_norms", "cosines", "parameter_names", "parameter_norms"):
+                    f.create_dataset(f"gradients/{field}", data=getattr(value, field))
+                continue
+            items = value.items() if section == "layers" else enumerate(value)
+            for name, array in items:
+                f.create_dataset(f"{section}/{name}", data=array, **COMPRESSION)
 
 
 class ProbeDump:
@@ -84,6 +106,7 @@ class ProbeDump:
         self.layer_names: list[str] = json.loads(self.attrs["layers"])
         self.tokens: list[str] = json.loads(self.attrs["tokens"])
         self.n_blocks = int(self.attrs["n_blocks"])
+        self.sections = [s for s in DUMP_SECTIONS if s in self._file]
 
     def __enter__(self) -> ProbeDump:
         return self
@@ -95,26 +118,33 @@ class ProbeDump:
         return WindowBatch(**{key: self._file[f"inputs/{key}"][()]
                               for key in WindowBatch.__dataclass_fields__})
 
+    def section(self, section: str) -> h5py.Group:
+        """One section of the dump; MissingSectionError if the probe did not write it."""
+        if section not in self.sections:
+            writers = " and ".join(f"analysis.{name}" for name in section_writers(section))
+            raise MissingSectionError(
+                f"{self.path} has no section {section!r}: the probe writes it only into the "
+                f"dumps of the runs and epochs that {writers or 'no analysis'} reads "
+                f"(experiment and epoch(s) in the config); this dump has {self.sections}")
+        return self._file[section]
+
     def layer(self, name: str, token: str) -> np.ndarray:
         """(N, width) activation of layer `name` at the last step's `token`."""
         if token not in self.tokens:
             raise KeyError(f"unknown token {token!r}; dumps hold {self.tokens}")
-        return self._file[f"layers/{name}"][:, self.tokens.index(token)]
+        return self.section("layers")[name][:, self.tokens.index(token)]
 
     def block_output(self, block: int) -> np.ndarray:
-        return self._file[f"block_outputs/{block}"][()]
+        return self.section("block_outputs")[str(block)][()]
 
     def attention(self, block: int) -> np.ndarray:
-        return self._file[f"attention/{block}"][()]
+        return self.section("attention")[str(block)][()]
 
     def pseudo_attention(self, block: int) -> np.ndarray:
-        return self._file[f"pseudo_attention/{block}"][()]
+        return self.section("pseudo_attention")[str(block)][()]
 
     def gradients(self) -> GradientProbe:
-        if "gradients" not in self._file:
-            raise KeyError(f"{self.path} holds no gradient probe: gradients are probed at "
-                           "epoch analysis.gradients.epoch of analysis.gradients.experiment")
-        g = self._file["gradients"]
+        g = self.section("gradients")
         return GradientProbe(sample_norms=g["sample_norms"][()], cosines=g["cosines"][()],
                              parameter_names=[n.decode() for n in g["parameter_names"][()]],
                              parameter_norms=g["parameter_norms"][()])

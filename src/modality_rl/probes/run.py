@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 
 import torch
 
 from modality_rl.data.probe_batch import load_probe_batch
 from modality_rl.checkpoints import load_checkpoint
 from modality_rl.io import sha256_file
-from modality_rl.probes.activations import record_activations
+from modality_rl.probes.activations import ACTIVATION_SECTIONS, record_activations
 from modality_rl.probes.dump import write_probe_dump
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
 from modality_rl.provenance import code_version, config_hash
@@ -30,14 +31,18 @@ def load_checkpoint_model(settings: RunSettings, checkpoint: str | os.PathLike,
 
 def probe_checkpoint(settings: RunSettings, epoch: int, checkpoint: str | os.PathLike,
                      probe_batch: str | os.PathLike, target: str | os.PathLike,
-                     gradients: GradientConfig | None = None,
+                     sections: Sequence[str], gradients: GradientConfig | None = None,
                      device: torch.device | str = "cpu") -> None:
-    """Activations and attention in eval mode; gradients (train mode) when configured."""
+    """The dump `sections` (analyses.DUMP_SECTIONS) of one checkpoint: activations and
+    attention in eval mode, the gradient probe (train mode) when "gradients" is one."""
+    if ("gradients" in sections) != (gradients is not None):
+        raise ValueError("the gradient probe's settings go with the 'gradients' section: "
+                         f"sections {list(sections)}, settings {gradients}")
     model = load_checkpoint_model(settings, checkpoint, device)
     batch = load_probe_batch(probe_batch)
-    activations = record_activations(model, batch, device)
-    log.info("recorded %d layers and %d blocks' attention on %d probe windows",
-             len(activations.layers), len(activations.attentions), len(batch))
+    recorded = [s for s in sections if s in ACTIVATION_SECTIONS]
+    activations = record_activations(model, batch, recorded, device)
+    log.info("recorded %s on %d probe windows", ", ".join(recorded) or "nothing", len(batch))
     gradient_result = None
     if gradients is not None:
         gradient_result = gradient_probe(model, batch, gradients, "vmap", device)
@@ -49,5 +54,5 @@ def probe_checkpoint(settings: RunSettings, epoch: int, checkpoint: str | os.Pat
              "config_hash": config_hash({"settings": to_data(settings),
                                          "gradients": to_data(gradients)}),
              "code_version": code_version(), "probe_batch": os.fspath(probe_batch)}
-    write_probe_dump(target, batch, activations, gradient_result, attrs)
+    write_probe_dump(target, batch, activations, gradient_result, attrs, sections)
     log.info("wrote %s", target)

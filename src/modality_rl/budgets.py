@@ -1,0 +1,227 @@
+"""Memory of the jobs: each job kind's peak (MB) estimated from the configured shapes, for
+the `mem_mb` its rule declares; and glibc told to give freed memory back at once.
+
+Snakemake runs at most as many jobs side by side as `--resources mem_mb=<the machine's>`
+allows, so a rule declares what its job can peak at. Each estimate adds the job's large
+allocations, counted from the configuration (body shapes, probe batch, MINE settings,
+gradient counts) in 4-byte floats, to the resident size of a job process before it
+allocates anything, and is then raised by MARGIN. The coefficients were measured on CPU
+at the paper's shapes (bench/memory.py; bench/README.md, "Memory of the jobs"), where
+every estimate is above its measured peak; tests/test_budgets.py checks that they grow
+with the shapes. On a GPU the tensors live on the device and the host peaks lower.
+
+Imports no torch: the Snakefile plans with it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from modality_rl.analyses import analysed_runs, probe_sections
+from modality_rl.envs import env_spec
+from modality_rl.runs import PRETRAINING_MODALITY, Run, pretrained_weights, swapped_block
+
+# Sizes are counted in MiB (as RSS is reported) and declared in Snakemake's mem_mb (1e6 B).
+MIB = 2**20
+FLOAT = 4  # bytes
+MARGIN = 1.25  # allocator slack and library versions
+TORCH_JOB_MIB = 450  # a job process that imported torch and transformers
+TABLE_JOB_MIB = 130  # a job process that imported pandas and h5py, not torch
+# The architectures' shapes and MLP activations (their config.json) where the weights
+# come from the hub; the pipeline's own pre-trained stand-ins use the same activations.
+ARCHITECTURES = {"gpt2": (12, 768, 12, "gelu_new"), "igpt": (24, 512, 8, "quick_gelu")}
+HOOKED_WIDTHS = 17  # the nine hooked modules' widths, in units of n_embd (probes.activations)
+# Activations a GPT-2 block keeps for its backward pass, per token: n_embd-wide tensors
+# (by MLP activation: gelu_new keeps the most for its backward), and ATTENTION_MAPS
+# (tokens x tokens) maps per head. Fitted to the training jobs of the random, gpt2 and
+# igpt bodies (64 windows, K = 20).
+UNITS_PER_TOKEN = {"relu": 12, "quick_gelu": 20, "gelu_new": 27}
+ATTENTION_MAPS = 4
+VMAP_OVERHEAD = 1.4  # vmap's per-sample gradients of a chunk, over their own size
+MINE_STATE_COPIES = 5.6  # a MINE parameter: itself, its gradient, Adam's two moments, activations
+TABLE_ROW_BYTES = 1100  # a row of a CKA or attention table in pandas (strings included)
+D4RL_TRANSITIONS = 1_000_000  # a D4RL v2 medium or expert file
+# The cosines' pass of the gradient probe holds at most this much of per-sample gradients
+# (probes.gradients.gradient_probe's default memory_mb).
+GRAM_MEMORY_MB = 2048
+
+
+@dataclass(frozen=True, kw_only=True)
+class BodyShape:
+    n_layer: int
+    n_embd: int
+    n_head: int
+    activation: str
+
+    @property
+    def block_parameters(self) -> int:
+        """12 d^2 + 13 d per GPT-2 block: attention 4 d^2 + 4 d, MLP 8 d^2 + 5 d, norms 4 d."""
+        d = self.n_embd
+        return self.n_layer * (12 * d * d + 13 * d)
+
+    def parameters(self, max_episode_steps: int) -> int:
+        """The whole Decision Transformer: the blocks, the time embedding, the frozen
+        position embedding (1024 rows) and a few d-wide rows more."""
+        return self.block_parameters + (max_episode_steps + 1024 + 64) * self.n_embd
+
+    def activations(self, windows: int, tokens: int) -> int:
+        """Floats the blocks keep for a backward pass over `windows` windows."""
+        units = UNITS_PER_TOKEN.get(self.activation, max(UNITS_PER_TOKEN.values()))
+        per_block = windows * tokens * (units * self.n_embd
+                                        + ATTENTION_MAPS * self.n_head * tokens)
+        return self.n_layer * per_block
+
+
+def body_shape(config: dict, model: str) -> BodyShape:
+    """The body a model trains: backbones.random for random and block-swap models, the
+    pipeline's pre-training config (source: pretrain), a local directory's config.json
+    where it exists already, else the architecture's shape."""
+    if model == "random" or swapped_block(model) is not None:
+        random = config["backbones"]["random"]
+        return BodyShape(n_layer=random["n_layer"], n_embd=random["n_embd"],
+                         n_head=random["n_head"], activation=random["activation"])
+    (weights,) = pretrained_weights(model)
+    n_layer, n_embd, n_head, activation = ARCHITECTURES[weights]
+    backbone = config["backbones"][weights]
+    local = Path(backbone.get("name", "")).expanduser() / "config.json"
+    if backbone["source"] == "pretrain":
+        sizes = config["pretraining"][PRETRAINING_MODALITY[weights]]
+        n_layer, n_embd, n_head = sizes["n_layer"], sizes["n_embd"], sizes["n_head"]
+    elif backbone["source"] == "local" and local.exists():
+        sizes = json.loads(local.read_text())
+        n_layer, n_embd, n_head = sizes["n_layer"], sizes["n_embd"], sizes["n_head"]
+        activation = sizes.get("activation_function", activation)
+    return BodyShape(n_layer=n_layer, n_embd=n_embd, n_head=n_head, activation=activation)
+
+
+def _declared(floats: float, process_mib: int) -> int:
+    """mem_mb to declare for a job process of `process_mib` that allocates `floats`."""
+    return math.ceil((process_mib + floats * FLOAT / MIB) * MARGIN * MIB / 1e6)
+
+
+def train_mb(config: dict, run: Run) -> int:
+    """A training job: the model twice (built, then its resumable state), its gradient
+    and Adam's two moments, a batch's activations and the dataset in memory."""
+    body = body_shape(config, run.model)
+    training = config["training"]
+    steps = config["experiments"][run.experiment]["context_length"]
+    parameters = body.parameters(training["max_episode_steps"])
+    spec = env_spec(run.env)
+    transitions = (config["data"]["synthetic"]["transitions"][run.dataset]
+                   if config["data"]["source"] == "synthetic" else D4RL_TRANSITIONS)
+    dataset = 3 * transitions * (spec.obs_dim + spec.act_dim + 4)  # file, trajectories, sampler
+    floats = (5 * parameters + body.activations(training["batch_size"], 3 * steps) + dataset)
+    return _declared(floats, TORCH_JOB_MIB)
+
+
+def _recorded(body: BodyShape, sections: tuple[str, ...], windows: int, tokens: int) -> int:
+    """Floats of the activation sections a probe keeps until it writes the dump."""
+    per_block = {
+        "layers": windows * 3 * HOOKED_WIDTHS * body.n_embd,
+        "block_outputs": windows * tokens * body.n_embd,
+        "attention": windows * body.n_head * tokens * tokens,
+        "pseudo_attention": windows * tokens * tokens,
+    }
+    return body.n_layer * sum(per_block.get(section, 0) for section in sections)
+
+
+def _gradient_probe(body: BodyShape, config: dict, windows: int, tokens: int,
+                    gram_memory_mb: float) -> float:
+    """Floats at the gradient probe's peak: pass 1's chunk of per-sample gradients, the
+    checkpointed whole-batch backward pass, or pass 2's group of gradients."""
+    settings = config["analysis"]["gradients"]
+    first_pass = VMAP_OVERHEAD * settings["chunk_size"] * body.block_parameters
+    checkpointed = (body.activations(windows, tokens) / body.n_layer
+                    + windows * tokens * body.n_embd * body.n_layer
+                    + body.parameters(config["training"]["max_episode_steps"]))
+    held = (settings["cosine_samples"] + settings["chunk_size"]) * body.block_parameters
+    second_pass = (min(gram_memory_mb * MIB / FLOAT, held)
+                   + body.activations(settings["chunk_size"], tokens))
+    return max(first_pass, checkpointed, second_pass)
+
+
+def probe_mb(config: dict, run: Run, gram_memory_mb: float = GRAM_MEMORY_MB) -> int:
+    """A probe job (probes.run): the model, built and loaded; at its largest epoch, the
+    sections it records and, where the epoch has the gradient probe, its peak."""
+    body = body_shape(config, run.model)
+    windows, tokens = config["probe"]["batch_size"], 3 * config["probe"]["context_length"]
+    model = 2 * body.parameters(config["training"]["max_episode_steps"])
+    forward = windows * tokens * 4 * body.n_embd * 3  # the MLP's widest outputs, no grad
+    peaks = [0]
+    for sections in probe_sections(config, run).values():
+        recorded = _recorded(body, sections, windows, tokens)
+        gradients = (_gradient_probe(body, config, windows, tokens, gram_memory_mb)
+                     if "gradients" in sections else 0)
+        peaks.append(recorded + max(forward, gradients))
+    return _declared(model + max(peaks), TORCH_JOB_MIB)
+
+
+def _mine_estimators(config: dict, z_width: int, x_width: int, estimators: int) -> float:
+    """Floats of `estimators` MINE estimators trained at once (one chunk at most)."""
+    mine = config["analysis"]["mutual_information"]
+    hidden, layers = mine["hidden"], mine["hidden_layers"]
+    parameters = (x_width + z_width + 2) * hidden + (layers - 1) * (hidden + 1) * hidden + 1
+    samples = config["probe"]["batch_size"]
+    draws = 2 * mine["iterations"] * samples * 2  # int64 orders and shuffles, in floats
+    return min(estimators, mine["chunk_size"]) * (MINE_STATE_COPIES * parameters + draws)
+
+
+def table_mb(config: dict, analysis: str, env: str, dataset: str, seed: int) -> int:
+    """One partition (env, dataset, seed) of an analysis' tables (analyses.ANALYSES)."""
+    runs = analysed_runs(config, analysis, env, dataset, seed)
+    bodies = [body_shape(config, run.model) for run in runs]
+    windows, steps = config["probe"]["batch_size"], config["probe"]["context_length"]
+    tokens = 3 * steps
+    if analysis == "mutual_information":
+        outputs = sum(windows * tokens * b.n_embd * b.n_layer for b in bodies)
+        # Estimators with their nulls: the no_context table's, or the hidden table's.
+        estimators = max(2 * 2 * steps * sum(b.n_layer for b in bodies),
+                         2 * 2 * 3 * (tokens - 1) * len(bodies))
+        chunk = _mine_estimators(config, max(b.n_embd for b in bodies),
+                                 env_spec(env).obs_dim, estimators)
+        return _declared(outputs + chunk, TORCH_JOB_MIB)
+    if analysis == "parameter_change":  # one model's two checkpoints and their blocks
+        largest = max(b.parameters(config["training"]["max_episode_steps"]) for b in bodies)
+        return _declared(4 * largest, TORCH_JOB_MIB)
+    if analysis == "cka":  # rows: every layer pair within and between models, per token
+        layers = [9 * b.n_layer for b in bodies]
+        pairs = 2 * sum(n * n for n in layers) + sum(
+            a * b for i, a in enumerate(layers) for b in layers[i + 1:])
+        return _declared(3 * pairs * TABLE_ROW_BYTES / FLOAT, TABLE_JOB_MIB)
+    if analysis == "attention_distance":  # rows: every sample per block, method and epoch
+        epochs = len(config["analysis"][analysis]["epochs"])
+        rows = 2 * 2 * epochs * windows * sum(b.n_layer for b in bodies)
+        largest = max(windows * b.n_head * tokens * tokens for b in bodies)
+        return _declared(rows * TABLE_ROW_BYTES / FLOAT + 2 * largest, TABLE_JOB_MIB)
+    return _declared(0, TABLE_JOB_MIB)  # gradients: a few hundred numbers per model
+
+
+def mutual_information_data_mb(config: dict, env: str) -> int:
+    """The data table (I(s_t; a_t), I(R_t; a_t) per step): small estimators."""
+    spec = env_spec(env)
+    estimators = 2 * 2 * config["probe"]["context_length"]
+    return _declared(_mine_estimators(config, spec.act_dim, spec.obs_dim, estimators),
+                     TORCH_JOB_MIB)
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def release_freed_memory_eagerly() -> bool:
+    """Have glibc allocate every block of 1 MB or more with mmap, so that a freed tensor
+    goes back to the OS at once; True where it took (glibc), False elsewhere.
+
+    By default glibc raises its mmap threshold up to 32 MB as large blocks are freed; the
+    tensors below it then come from the heap, whose fragments stay resident: the
+    gradient probe grew from 4.5 to 7.9 GB over its ten chunks at GPT-2's shape, and a
+    job's peak was no longer its largest live set, which is what these budgets estimate.
+    """
+    name = ctypes.util.find_library("c")
+    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    return bool(mallopt and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))

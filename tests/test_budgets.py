@@ -1,0 +1,145 @@
+"""Memory budgets of the jobs: they cover the peaks measured at the paper's shapes, grow
+with the shapes and counts that drive them, and read the body shapes from where the
+weights come from."""
+
+import copy
+import json
+import platform
+
+import pytest
+
+from helpers import load_config
+from modality_rl.budgets import (MARGIN, BodyShape, body_shape, mutual_information_data_mb,
+                                 probe_mb, release_freed_memory_eagerly, table_mb, train_mb)
+from modality_rl.runs import Run
+
+# Peak RSS (MiB) measured by bench/memory.py on CPU at the paper's shapes (bench/README.md,
+# "Memory of the jobs"): the paper's sample counts, every dump section at one epoch, MINE
+# at 2 and 20 iterations; training with freed memory released eagerly.
+MEASURED_MIB = {
+    ("probe", "random"): 5024, ("probe", "gpt2"): 5972, ("probe", "igpt"): 5765,
+    ("train", "random"): 3936, ("train", "gpt2"): 6342, ("train", "igpt"): 6209,
+    ("table", "mutual_information"): 4503, ("table", "mutual_information 20"): 4576,
+    ("table", "cka"): 688,
+    ("table", "attention_distance"): 196, ("table", "gradients"): 125,
+    ("table", "parameter_change"): 1605,
+}
+
+
+def run(model: str, experiment: str = "main") -> Run:
+    return Run(experiment=experiment, model=model, env="hopper", dataset="medium", seed=666)
+
+
+def bench_config(mine_iterations: int = 2) -> dict:
+    """config.yaml as bench/memory.py runs it: every probed section at epoch 1 of the main
+    runs (attention too), MINE cut to a few iterations."""
+    config = load_config()
+    for analysis in ("cka", "mutual_information", "gradients", "attention_distance"):
+        settings = config["analysis"][analysis]
+        settings["experiment"] = "main"
+        settings.pop("epochs", None)
+        settings["epoch"] = 1
+    config["analysis"]["mutual_information"]["iterations"] = mine_iterations
+    return config
+
+
+def budgets(config: dict) -> dict[str, int]:
+    """Every estimate for the hopper seed-666 partition and the gpt2 run."""
+    tables = {f"table {a}": table_mb(config, a, "hopper", "medium", 666)
+              for a in ("cka", "mutual_information", "parameter_change", "gradients",
+                        "attention_distance")}
+    return {"train": train_mb(config, run("gpt2")), "probe": probe_mb(config, run("gpt2")),
+            **tables, "data table": mutual_information_data_mb(config, "hopper")}
+
+
+@pytest.mark.parametrize("job, what", sorted(MEASURED_MIB))
+def test_budgets_cover_the_peaks_measured_at_the_paper_shapes(job, what):
+    paper, bench = load_config(), bench_config()
+    analysis, *iterations = what.split()
+    if iterations:
+        bench = bench_config(int(iterations[0]))
+    budget = {"probe": lambda: probe_mb(bench, run(what)),
+              "train": lambda: train_mb(paper, run(what)),
+              "table": lambda: table_mb(paper if what == "attention_distance" else bench,
+                                        analysis, "hopper", "medium", 666)}[job]()
+    measured = MEASURED_MIB[job, what] * 2**20 / 1e6  # mem_mb counts 1e6 bytes
+    # The estimate covers the peak before its margin, and is not far above it.
+    assert measured * MARGIN <= budget <= 2 * measured + 500, (budget, measured)
+
+
+def test_paper_configuration_budgets_fit_the_8_gb_target():
+    config = load_config()
+    for name, mb in budgets(config).items():
+        assert 0 < mb <= 8000 * 1.25, (name, mb)  # MARGIN over an 8 GB peak at most
+
+
+@pytest.mark.parametrize("key, larger", [
+    ("backbones.random.n_layer", 24), ("backbones.random.n_embd", 1024),
+    ("backbones.random.n_head", 16), ("probe.batch_size", 200),
+    ("training.batch_size", 128), ("analysis.gradients.chunk_size", 20),
+    ("analysis.mutual_information.chunk_size", 512),
+    ("analysis.mutual_information.hidden", 800),
+])
+def test_budgets_grow_with_the_shapes_and_counts(key, larger):
+    config = load_config()
+    bigger = copy.deepcopy(config)
+    *path, last = key.split(".")
+    section = bigger
+    for part in path:
+        section = section[part]
+    section[last] = larger
+    before, after = budgets(config), budgets(bigger)
+    assert all(after[name] >= before[name] for name in before), (before, after)
+    grown = {name for name in before if after[name] > before[name]}
+    expected = {
+        "backbones.random.n_layer": {"table cka", "table mutual_information",
+                                     "table parameter_change", "table attention_distance"},
+        "backbones.random.n_embd": {"table mutual_information", "table parameter_change"},
+        "backbones.random.n_head": {"table attention_distance"},
+        "probe.batch_size": {"table mutual_information", "table attention_distance",
+                             "data table"},
+        "training.batch_size": {"train"},
+        "analysis.gradients.chunk_size": {"probe"},
+        "analysis.mutual_information.chunk_size": {"table mutual_information"},
+        "analysis.mutual_information.hidden": {"table mutual_information", "data table"},
+    }[key]
+    assert expected <= grown, (key, grown)
+
+
+def test_a_bigger_body_needs_more_for_training_and_probing():
+    small = BodyShape(n_layer=3, n_embd=128, n_head=1, activation="relu")
+    large = BodyShape(n_layer=12, n_embd=768, n_head=12, activation="gelu_new")
+    assert small.block_parameters < large.block_parameters
+    assert large.block_parameters == 12 * 7_087_872  # GPT-2's blocks: 85.05 M parameters
+    tiny, paper = load_config("presets/quick.yaml"), load_config()
+    for model in ("random", "gpt2", "igpt"):
+        assert train_mb(tiny, run(model)) < train_mb(paper, run(model))
+        # The cosines' pass holds at most its gradients, not its whole 2 GB allowance.
+        assert probe_mb(tiny, run(model)) < 1000 < probe_mb(paper, run(model))
+
+
+def test_body_shapes_come_from_where_the_weights_come_from(tmp_path):
+    config = load_config()
+    gpt2 = BodyShape(n_layer=12, n_embd=768, n_head=12, activation="gelu_new")
+    assert body_shape(config, "random") == BodyShape(n_layer=12, n_embd=768, n_head=1,
+                                                     activation="relu")
+    assert body_shape(config, "gpt2_block3") == body_shape(config, "random")
+    assert body_shape(config, "gpt2") == gpt2
+    assert body_shape(config, "igpt") == BodyShape(n_layer=24, n_embd=512, n_head=8,
+                                                   activation="quick_gelu")
+    assert body_shape(config, "igpt_native") == body_shape(config, "igpt")
+    quick = load_config("presets/quick.yaml")  # source: pretrain, the pipeline's own
+    assert body_shape(quick, "igpt") == BodyShape(n_layer=6, n_embd=64, n_head=4,
+                                                  activation="quick_gelu")
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"n_layer": 2, "n_embd": 32, "n_head": 2, "activation_function": "relu"}))
+    config["backbones"]["gpt2"] = {"source": "local", "name": str(tmp_path)}
+    assert body_shape(config, "gpt2") == BodyShape(n_layer=2, n_embd=32, n_head=2,
+                                                   activation="relu")
+    # A local directory a rule has not built yet: the architecture's shape.
+    config["backbones"]["gpt2"]["name"] = str(tmp_path / "not_yet")
+    assert body_shape(config, "gpt2") == gpt2
+
+
+def test_freed_memory_is_released_eagerly_under_glibc():
+    assert release_freed_memory_eagerly() == (platform.libc_ver()[0] == "glibc")
