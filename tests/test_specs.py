@@ -170,11 +170,15 @@ def test_an_edited_setting_reruns_the_jobs_reading_it_and_reordered_keys_do_not(
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout + result.stderr
 
+    reordered = {key: dict(reversed(list(value.items()))) if isinstance(value, dict) else value
+                 for key, value in reversed(list(quick.items()))}
+    plan(reordered)  # writes edited.yaml
+    # Every job of the DAG, not only table3's, gets the same spec from reordered keys.
+    assert (sorted(planned_specs(workflow_copy, "--configfile", "edited.yaml"))
+            == sorted(planned_specs(workflow_copy, "--configfile", "presets/quick.yaml")))
     made = run_snakemake(workflow_copy, table3, "--cores", "1", "--configfile",
                          "presets/quick.yaml")
     assert made.returncode == 0, made.stderr[-3000:]
-    reordered = {key: dict(reversed(list(value.items()))) if isinstance(value, dict) else value
-                 for key, value in reversed(list(quick.items()))}
     assert "Nothing to be done" in plan(reordered)
     edited = {**quick, "training": {**quick["training"], "learning_rate": 3e-4}}
     assert "Params have changed since last execution" in plan(edited)

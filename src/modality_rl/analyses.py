@@ -168,16 +168,18 @@ def table_partition(table: str, env: str, dataset: str, seed: int | None = None,
 
 def partitions(config: dict, table: str) -> list[str]:
     """Every partition of `table` the configuration asks for."""
+    # Sorted: the order of the config's envs and experiments is not meaning, and reordering
+    # them must not rerun gather_table.
     dataset = config["dataset"]
     if table in DATA_TABLES:
-        return [table_partition(table, env, dataset) for env in config["envs"]]
+        return [table_partition(table, env, dataset) for env in sorted(config["envs"])]
     runs = enumerate_runs(config)
     if table == LEARNING_CURVES:
-        keys = dict.fromkeys((r.experiment, r.env, r.seed) for r in runs)
+        keys = sorted({(r.experiment, r.env, r.seed) for r in runs})
         return [table_partition(table, env, dataset, seed, experiment)
                 for experiment, env, seed in keys]
     experiment = config["analysis"][ANALYSIS_OF[table]]["experiment"]
-    keys = dict.fromkeys((r.env, r.seed) for r in runs if r.experiment == experiment)
+    keys = sorted({(r.env, r.seed) for r in runs if r.experiment == experiment})
     return [table_partition(table, env, dataset, seed) for env, seed in keys]
 
 
