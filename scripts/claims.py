@@ -7,7 +7,8 @@ from typing import Any
 import yaml
 
 from modality_rl.claims.report import (claims_markdown, claims_rst, claims_table,
-                                       configuration_differences, verdict_counts)
+                                       configuration_differences, random_weight_bodies,
+                                       verdict_counts)
 from modality_rl.claims.verdicts import evaluate_all, load_claims, read_tables
 from modality_rl.cli import parse_job
 from modality_rl.io import atomic_path, write_json
@@ -32,9 +33,13 @@ def main() -> None:
     verdicts = evaluate_all(claims, read_tables(job.tables))
     with open(job.paper_config) as f:
         differences = configuration_differences(job.config, yaml.safe_load(f))
+    random_bodies = random_weight_bodies(job.config)
+    if random_bodies:
+        logging.warning("the %s bodies have RANDOM weights, NOT pre-trained ones: no verdict "
+                        "says anything about pre-training", ", ".join(random_bodies))
     write_table(claims_table(verdicts), job.csv)
-    for target, text in ((job.md, claims_markdown(verdicts, differences)),
-                         (job.rst, claims_rst(verdicts, differences))):
+    for target, text in ((job.md, claims_markdown(verdicts, differences, random_bodies)),
+                         (job.rst, claims_rst(verdicts, differences, random_bodies))):
         with atomic_path(target) as tmp:
             tmp.write_text(text)
     write_json(verdict_counts(verdicts), job.json)

@@ -15,7 +15,8 @@ from docutils.core import publish_parts
 from helpers import REPO
 from modality_rl.analyses import all_tables
 from modality_rl.claims.report import (claims_markdown, claims_rst, claims_table,
-                                       configuration_differences, verdict_counts)
+                                       configuration_differences, random_weight_bodies,
+                                       verdict_counts)
 from modality_rl.claims.statistics import STATISTICS
 from modality_rl.claims.verdicts import (Claim, ClaimTest, Comparison, claim_tables, evaluate,
                                          load_claims)
@@ -223,6 +224,24 @@ def test_reports_carry_every_claim_the_caveat_and_the_counts():
     assert html.count("<td><strong>reproduced</strong></td>") == 1 and "gpt2 &lt; random" in html
     table = claims_table(verdicts)
     assert table.groupby("claim")["verdict"].nunique().max() == 1 and len(table) == 4 + 1
+
+
+def test_reports_say_loudly_which_bodies_have_random_weights():
+    """presets/paper_shapes.yaml's gpt2 and igpt have their architectures, not weights."""
+    paper = yaml.safe_load((REPO / "config.yaml").read_text())
+    shapes = yaml.safe_load((REPO / "presets" / "paper_shapes.yaml").read_text())
+    assert random_weight_bodies(paper) == []
+    config = {**paper, "backbones": {**paper["backbones"], **shapes["backbones"]}}
+    assert random_weight_bodies(config) == ["gpt2", "igpt"]
+    verdicts = [evaluate(claim("min_gradient_cosine", "gpt2 < random"),
+                         confusion({run: {"gpt2": -0.5, "random": -0.1} for run in RUNS}))]
+    differences = configuration_differences(config, paper)
+    markdown = claims_markdown(verdicts, differences, random_weight_bodies(config))
+    assert "RANDOM WEIGHTS: the ``gpt2``, ``igpt`` bodies are NOT pre-trained" in markdown
+    assert "RANDOM" not in claims_markdown(verdicts, differences)
+    html = publish_parts(claims_rst(verdicts, differences, ["gpt2", "igpt"]), writer="html",
+                         settings_overrides={"halt_level": 2})["html_body"]
+    assert 'class="admonition warning"' in html and "NOT pre-trained" in html
 
 
 def test_script_writes_every_output(tmp_path):

@@ -57,18 +57,32 @@ REPORT_COLUMNS = ("claim", "statement", "figures", "test", "paper", "margins per
                   "verdict", "reason")
 
 
-def caveat(differences: list[str]) -> str:
-    """Whether this run's verdicts speak to the paper, from its configuration's differences."""
+def random_weight_bodies(config: dict) -> list[str]:
+    """The pre-trained bodies this configuration gives RANDOM weights instead (`source:
+    architecture`: the real shapes, no pre-training; presets/paper_shapes.yaml)."""
+    return sorted(name for name, body in config.get("backbones", {}).items()
+                  if isinstance(body, dict) and body.get("source") == "architecture")
+
+
+def caveat(differences: list[str], random_bodies: list[str] = ()) -> str:
+    """Whether this run's verdicts speak to the paper, from its configuration's differences
+    and the bodies that have random instead of pre-trained weights."""
     if not differences:
         return ("This run uses the paper's configuration (``config.yaml``): its verdicts "
                 "speak to the paper.")
     shown = ", ".join(f"``{d}``" for d in differences[:10])
     more = f" and {len(differences) - 10} more" if len(differences) > 10 else ""
-    return ("**Not the paper's configuration.** This run differs from ``config.yaml`` in "
-            f"{shown}{more}. Its verdicts are whatever its tables say. With a "
-            "configuration like the quick preset's, the bodies and training steps are far "
-            "too small for the verdicts to mean anything about the paper: only the paper "
-            "configuration's verdicts speak to the paper.")
+    warning = ""
+    if random_bodies:
+        names = ", ".join(f"``{name}``" for name in random_bodies)
+        warning = (f"**RANDOM WEIGHTS: the {names} bodies are NOT pre-trained.** They have "
+                   "their real architectures with randomly drawn weights (``source: "
+                   "architecture``), so no verdict here says anything about pre-training. ")
+    return (f"{warning}**Not the paper's configuration.** This run differs from "
+            f"``config.yaml`` in {shown}{more}. Its verdicts are whatever its tables say. "
+            "With a configuration like the quick preset's, the bodies and training steps "
+            "are far too small for the verdicts to mean anything about the paper: only the "
+            "paper configuration's verdicts speak to the paper.")
 
 
 def summary_line(verdicts: list[Verdict]) -> str:
@@ -100,8 +114,10 @@ def _plain(text: str) -> str:
     return text
 
 
-def claims_markdown(verdicts: list[Verdict], differences: list[str]) -> str:
-    lines = ["# Does this run reproduce the paper?", "", "> " + caveat(differences), "",
+def claims_markdown(verdicts: list[Verdict], differences: list[str],
+                    random_bodies: list[str] = ()) -> str:
+    lines = ["# Does this run reproduce the paper?", "",
+             "> " + caveat(differences, random_bodies), "",
              summary_line(verdicts), "", "| " + " | ".join(REPORT_COLUMNS) + " |",
              "|" + "---|" * len(REPORT_COLUMNS)]
     for v in verdicts:
@@ -111,10 +127,12 @@ def claims_markdown(verdicts: list[Verdict], differences: list[str]) -> str:
     return "\n".join(lines + ["", HOW_DECIDED, ""])
 
 
-def claims_rst(verdicts: list[Verdict], differences: list[str]) -> str:
+def claims_rst(verdicts: list[Verdict], differences: list[str],
+               random_bodies: list[str] = ()) -> str:
     """The same report in reStructuredText, for the Snakemake report's front page."""
     lines = ["Does this run reproduce the paper?", "=" * 34, "", ".. warning::" if differences
-             else ".. note::", "", "   " + caveat(differences), "", summary_line(verdicts), "",
+             else ".. note::", "", "   " + caveat(differences, random_bodies), "",
+             summary_line(verdicts), "",
              ".. list-table::", "   :header-rows: 1", ""]
     rows = [[[c] for c in REPORT_COLUMNS]] + [report_cells(v) for v in verdicts]
     for row_index, row in enumerate(rows):
