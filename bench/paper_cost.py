@@ -295,6 +295,11 @@ def parse_list(kind):
     return lambda text: [kind(item) for item in text.split(",")]
 
 
+def configured_workers(config: dict) -> int:
+    """The evaluation workers of a training job: its threads but the trainer's own."""
+    return config["compute"]["train_threads"] - 1
+
+
 def main() -> None:
     config = yaml.safe_load(CONFIG.read_text())
     parser = argparse.ArgumentParser(description=__doc__,
@@ -309,7 +314,7 @@ def main() -> None:
     parser.add_argument("--compile-precisions", type=parse_list(str), default=["tf32"])
     parser.add_argument("--envs", type=parse_list(str), default=list(config["envs"]))
     parser.add_argument("--workers", type=parse_list(int),
-                        default=[0, config["evaluation"]["workers"]],
+                        default=[0, configured_workers(config)],
                         help="evaluation stepping processes to measure")
     parser.add_argument("--runs-per-gpu", type=parse_list(int), default=[1, 2, 4])
     parser.add_argument("--steps", type=int, default=30, help="timed training steps")
@@ -341,7 +346,7 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     default = next((row for row in report["projections"] if row["precision"] == "tf32"
                     and row["compile"] == "off" and row["runs_per_gpu"] == 1
-                    and row["eval_workers"] == config["evaluation"]["workers"]), None)
+                    and row["eval_workers"] == configured_workers(config)), None)
     runs = len(enumerate_runs(config))
     for label, row in (("as configured (tf32, eager, 1 run per GPU)", default),
                        ("best measured setting", report["projections"][0])):

@@ -98,7 +98,7 @@ class EnvPool:
         """n environments made by `make_env(env, seed)`, stepped by `workers` processes
         (0 or 1: in this process; more than n: n)."""
         if workers < 0:
-            raise ValueError(f"workers (evaluation.workers) must be >= 0, got {workers}")
+            raise ValueError(f"workers (compute.train_threads - 1) must be >= 0, got {workers}")
         self.n = n
         self.workers = min(workers, n) if workers >= 2 else 0
         self.bounds = np.linspace(0, n, max(self.workers, 1) + 1).astype(int)  # slice edges
