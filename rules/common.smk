@@ -254,16 +254,6 @@ def architecture_dir(weights):
     return paths.fill(paths.ARCHITECTURE, weights=weights)
 
 
-def pretrained_location(weights):
-    """Where `backbones.<weights>` is loaded from: a hub id and revision, or a directory."""
-    spec = config["backbones"][weights]
-    if spec["source"] == "pretrain":
-        return {"name_or_path": pretrained_dir(PRETRAINING_MODALITY[weights]), "revision": None}
-    if spec["source"] == "architecture":
-        return {"name_or_path": architecture_dir(weights), "revision": None}
-    return {"name_or_path": spec["name"], "revision": spec.get("revision")}
-
-
 def pipeline_made_weights(weights):
     """The directory the pipeline makes for `backbones.<weights>`, if it makes one."""
     source = config["backbones"][weights]["source"]
@@ -272,6 +262,15 @@ def pipeline_made_weights(weights):
     if source == "architecture":
         return architecture_dir(weights)
     return None
+
+
+def pretrained_location(weights):
+    """Where `backbones.<weights>` is loaded from: a hub id and revision, or a directory."""
+    made = pipeline_made_weights(weights)
+    if made is not None:
+        return {"name_or_path": made, "revision": None}
+    spec = config["backbones"][weights]
+    return {"name_or_path": spec["name"], "revision": spec.get("revision")}
 
 
 def pretrained_inputs(wildcards):
@@ -285,18 +284,19 @@ def pretrain_targets():
     return sorted({p for run in RUNS for p in pretrained_inputs(run)})
 
 
-@job_spec
-def init_backbone_spec(wildcards):
-    return {
-        "architecture": str(Path(architecture_config(wildcards)).parent),
-        "seed": config["backbones"][wildcards.weights]["seed"],
-        "out": architecture_dir(wildcards.weights),
-    }
-
-
 def architecture_config(wildcards):
     """The config.json of `backbones.<weights>.name` (source architecture)."""
     return f"{config['backbones'][wildcards.weights]['name']}/config.json"
+
+
+@job_spec
+def init_backbone_spec(wildcards):
+    backbone = config["backbones"][wildcards.weights]
+    return {
+        "architecture": backbone["name"],
+        "seed": backbone["seed"],
+        "out": architecture_dir(wildcards.weights),
+    }
 
 
 @job_spec
