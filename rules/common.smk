@@ -515,9 +515,12 @@ def table_targets():
 
 
 # -- figures and the paper's tables ----------------------------------------------------
-def drawable_panels(number):
-    """{letter: why the configuration cannot draw it, or None} of a figure's panels."""
-    return {panel.panel: panel_problem(panel, config) for panel in FIGURES[number]}
+# {figure: {letter: why the configuration cannot draw that panel, or None}}, worked out
+# once per invocation (every figure job and target reads it).
+PANEL_PROBLEMS = {
+    number: {panel.panel: panel_problem(panel, config) for panel in panels}
+    for number, panels in FIGURES.items()
+}
 
 
 def paper_table_seeds(table):
@@ -538,7 +541,7 @@ def paper_table_problem(table):
 def left_out():
     """What the configuration cannot make, and why: logged once per invocation."""
     for number in FIGURES:
-        problems = {letter: why for letter, why in drawable_panels(number).items() if why}
+        problems = {letter: why for letter, why in PANEL_PROBLEMS[number].items() if why}
         if len(problems) == len(FIGURES[number]):
             yield f"figure {number}: {next(iter(problems.values()))}"
         elif problems:
@@ -550,7 +553,7 @@ def left_out():
             yield f"Table {number}: {paper_table_problem(table)}"
 
 
-DRAWN_FIGURES = [n for n in FIGURES if any(why is None for why in drawable_panels(n).values())]
+DRAWN_FIGURES = [n for n in FIGURES if None in PANEL_PROBLEMS[n].values()]
 DRAWN_TABLES = [n for n, table in PAPER_TABLES.items() if paper_table_problem(table) is None]
 for line in left_out():
     logger.info(f"left out, as the configuration cannot make it: {line}")
@@ -576,7 +579,7 @@ def figure_panels(wildcards):
     """The letters of the panels the configuration can draw; a figure it can draw none
     of stops the run in one line that names why."""
     number = int(wildcards.figure)
-    panels = drawable_panels(number)
+    panels = PANEL_PROBLEMS[number]
     if all(panels.values()):
         raise ValueError(f"figure {number} cannot be drawn: {next(iter(panels.values()))}")
     return [letter for letter, why in panels.items() if why is None]
