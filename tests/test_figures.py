@@ -154,6 +154,18 @@ def test_cka_figures_draw_their_floor():
     plt.close(fig)
 
 
+def test_attention_gap_axis_has_the_blocks_of_the_panels_models_only():
+    """Fig. 10 draws random and gpt2 (12 blocks); a 24-block igpt in the table stays out."""
+    base = {"experiment": "no_context", "env": "hopper", "dataset": "medium", "seed": 666,
+            "method": "mean", "epoch_before": 0}
+    gap = pd.DataFrame([{**base, "model": m, "epoch": e, "block": b, "sample": s, "gap": 0.1}
+                        for m, blocks in (("random", 12), ("gpt2", 12), ("igpt", 24))
+                        for e in (1, 4) for b in range(blocks) for s in range(3)])
+    fig = drawn(10, {"attention_distance_gap": gap})  # Hopper, HalfCheetah, Walker2d panels
+    assert [list(ax.get_xticks()) for ax in fig.axes] == [list(range(12))] * 3
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("start, first", [("released", 1.2), ("first_value", 1.0)])
 def test_block_swap_figure_follows_the_smoothing_option(start, first):
     """Action error 1/epoch and return 10/epoch: the smoothed curves start at 1.2 and 12

@@ -23,8 +23,9 @@ def draw_attention_distance_gap(fig: SubFigure, panel: Panel,
     table = tables["attention_distance_gap"]
     table = table[table["method"] == METHOD]
     epoch = drawn_epoch(panel, table["epoch"])
-    table = table[table["epoch"] == epoch]
     models = in_paper_order(panel.model_list)
+    # Only the panel's models: another probed model (a 24-block igpt) would widen the axis.
+    table = table[(table["epoch"] == epoch) & table["model"].isin(models)]
     width = GROUP_WIDTH / len(models)
     for offset, model in enumerate(models):
         rows = table[table["model"] == model]
