@@ -2,6 +2,9 @@
 # tested on the gathered metric tables (modality_rl.claims); the verdicts open the report.
 
 
+include: "claims_helpers.smk"
+
+
 rule claims:
     input:
         claims=CLAIMS_FILE,

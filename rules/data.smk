@@ -1,6 +1,9 @@
 # Data stage: D4RL v2 datasets (real or synthetic), reference returns and probe batches.
 
 
+include: "data_helpers.smk"
+
+
 # The checksum list (data.d4rl.checksums) is read and, on a first download, appended to:
 # it is a param rather than an input, or every recorded sum would rerun the other fetches.
 rule fetch_d4rl_dataset:

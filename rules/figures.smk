@@ -2,6 +2,9 @@
 # (resources/figures.tsv) lists each figure's panels; modality_rl.figures draws them.
 
 
+include: "figures_helpers.smk"
+
+
 rule figure:
     input:
         catalogue=CATALOGUE,

@@ -2,6 +2,9 @@
 # one (env, dataset, seed) partition; gather_table joins them. See modality_rl.tables.
 
 
+include: "metrics_helpers.smk"
+
+
 # One rule per analysis, all alike (cka_tables, mutual_information_tables,
 # parameter_change_tables, gradients_tables, attention_distance_tables): it reads the
 # analysed runs' probe dumps (parameter_change: checkpoints) of one partition and writes

@@ -3,6 +3,9 @@
 # architecture` (presets/paper_shapes.yaml: the paper's shapes, not its weights).
 
 
+include: "pretrain_helpers.smk"
+
+
 rule pretrain_backbone:
     output:
         directory(paths.PRETRAINED),

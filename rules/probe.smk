@@ -2,6 +2,9 @@
 # epoch into the run's probe directory. See modality_rl.probes and modality_rl.analyses.
 
 
+include: "probe_helpers.smk"
+
+
 rule probe_run:
     input:
         checkpoints=rules.train_run.output.checkpoints,

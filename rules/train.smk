@@ -1,6 +1,9 @@
 # Train stage: one job per run (experiment, model, env, dataset, seed). See modality_rl.runs.
 
 
+include: "train_helpers.smk"
+
+
 rule train_run:
     input:
         dataset=lambda wildcards: dataset_path(wildcards.env, wildcards.dataset),

@@ -1,0 +1,33 @@
+# The claims stage's paths, inputs, targets, job specs and memory (rules/claims.smk).
+
+from modality_rl.claims.verdicts import claim_tables, load_claims
+
+CLAIMS_FILE = "resources/claims.yaml"
+# The paper's configuration, which the claims report compares this one to.
+PAPER_CONFIG = "config.yaml"
+
+
+def claims_targets():
+    return [paths.CLAIMS_MD, paths.CLAIMS_CSV, paths.CLAIMS_RST, paths.CLAIMS_METRICS]
+
+
+def claims_tables():
+    """{table: its gathered CSV} of every table some claim reads."""
+    return {
+        table: paths.fill(paths.TABLE, table=table)
+        for table in claim_tables(load_claims(CLAIMS_FILE))
+    }
+
+
+@job_spec
+def claims_spec(wildcards):
+    return {
+        "claims": CLAIMS_FILE,
+        "tables": claims_tables(),
+        "config": canonical(config),
+        "paper_config": PAPER_CONFIG,
+        "md": paths.CLAIMS_MD,
+        "csv": paths.CLAIMS_CSV,
+        "rst": paths.CLAIMS_RST,
+        "json": paths.CLAIMS_METRICS,
+    }

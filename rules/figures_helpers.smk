@@ -1,0 +1,188 @@
+# The figures stage's paths, inputs, targets, job specs and memory (rules/figures.smk).
+
+from functools import cache
+
+from snakemake.logging import logger
+
+from modality_rl.analyses import LEARNING_CURVES, table_partition
+from modality_rl.figures.catalogue import data_figures
+from modality_rl.figures.draw import figure_inputs, panel_problem
+from modality_rl.tables.paper import PAPER_TABLES
+
+# Read by the figure and paper-table jobs, and declared as their inputs.
+CATALOGUE = "resources/figures.tsv"
+PUBLISHED = "resources/paper_tables.tsv"
+# Table 3 is the configuration itself, so its job reads no table.
+CONFIGURATION_TABLE = paths.fill(paths.PAPER_TABLE, number=3, ext="md")
+FIGURES = data_figures(CATALOGUE)
+
+
+wildcard_constraints:
+    figure=r"\d\d",
+    number="|".join(str(n) for n in PAPER_TABLES),
+
+
+@cache
+def panel_problems(number):
+    """{letter: why the configuration cannot draw that panel of the figure, or None},
+    worked out once per invocation (every figure job and target reads it)."""
+    return {panel.panel: panel_problem(panel, config) for panel in FIGURES[number]}
+
+
+def paper_table_seeds(table):
+    return [seed for seed in (table.seeds or config["seeds"]) if seed in config["seeds"]]
+
+
+def paper_table_problem(table):
+    """Why the configuration cannot make one of Tables 1, 2, 4 (None: it can)."""
+    if not paper_table_seeds(table):
+        return f"its seeds {list(table.seeds)} are not in seeds (config key seeds)"
+    models = {run.model for run in RUNS if run.experiment == table.experiment}
+    absent = [model for model in table.models if model not in models]
+    if absent:
+        return f"model {absent[0]!r} has no {table.experiment} run (config key models)"
+    return None
+
+
+def left_out():
+    """What the configuration cannot make, and why."""
+    for number in FIGURES:
+        problems = {letter: why for letter, why in panel_problems(number).items() if why}
+        if len(problems) == len(FIGURES[number]):
+            yield f"figure {number}: {next(iter(problems.values()))}"
+        elif problems:
+            yield f"figure {number} without panel(s) {', '.join(problems)}: " + "; ".join(
+                sorted(set(problems.values()))
+            )
+    for number, table in PAPER_TABLES.items():
+        if paper_table_problem(table):
+            yield f"Table {number}: {paper_table_problem(table)}"
+
+
+# Said once, by the process that plans the run (not again by each cluster job's).
+if workflow.is_main_process:
+    for line in left_out():
+        logger.info(f"left out, as the configuration cannot make it: {line}")
+
+
+def figure_targets():
+    drawn_figures = [n for n in FIGURES if None in panel_problems(n).values()]
+    drawn_tables = [n for n, table in PAPER_TABLES.items() if paper_table_problem(table) is None]
+    figures = [
+        paths.fill(paths.FIGURE, figure=f"{n:02d}", ext=ext)
+        for n in drawn_figures
+        for ext in ("pdf", "png")
+    ]
+    tables = [
+        paths.fill(paths.PAPER_TABLE, number=n, ext=ext)
+        for n in drawn_tables
+        for ext in ("csv", "md")
+    ]
+    metrics = [paths.fill(paths.PAPER_TABLE_METRICS, number=n) for n in drawn_tables]
+    plots = [paths.fill(paths.CURVES_PLOT, env=env) for env in config["envs"]]
+    return figures + tables + [CONFIGURATION_TABLE] + metrics + plots
+
+
+def figure_panels(wildcards):
+    """The letters of the panels the configuration can draw; a figure it can draw none
+    of stops the run in one line that names why."""
+    number = int(wildcards.figure)
+    panels = panel_problems(number)
+    if all(panels.values()):
+        raise ValueError(f"figure {number} cannot be drawn: {next(iter(panels.values()))}")
+    return [letter for letter, why in panels.items() if why is None]
+
+
+def figure_tables(wildcards):
+    """The table partitions the figure's drawable panels read."""
+    panels = figure_panels(wildcards)
+    number = int(wildcards.figure)
+    return figure_inputs([p for p in FIGURES[number] if p.panel in panels], config["dataset"])
+
+
+def figure_caption(wildcards):
+    return FIGURES[int(wildcards.figure)][0].caption
+
+
+@job_spec
+def figure_spec(wildcards):
+    return {
+        "figure": int(wildcards.figure),
+        "catalogue": CATALOGUE,
+        "dataset": config["dataset"],
+        "options": section("figures"),
+        "panels": figure_panels(wildcards),
+        "pdf": filled(paths.FIGURE, wildcards, ext="pdf"),
+        "png": filled(paths.FIGURE, wildcards, ext="png"),
+    }
+
+
+def learning_curve_partitions(experiment, envs, seeds):
+    """{learning_curves partition: the experiment's last epoch in its env}."""
+    return {
+        table_partition(LEARNING_CURVES, env, config["dataset"], seed, experiment): last_epoch(
+            experiment, env
+        )
+        for env in envs
+        for seed in seeds
+    }
+
+
+def paper_table_partitions(wildcards):
+    """The learning-curve partitions of the table's experiment, envs and seeds."""
+    table = PAPER_TABLES[int(wildcards.number)]
+    if paper_table_problem(table):
+        raise ValueError(f"Table {table.number} cannot be made: {paper_table_problem(table)}")
+    return learning_curve_partitions(table.experiment, config["envs"], paper_table_seeds(table))
+
+
+def all_reference_returns():
+    """Which score convention is missing for an env (and why) is in its reference returns."""
+    return [reference_returns_path(env) for env in config["envs"]]
+
+
+def paper_table_curves(wildcards):
+    return list(paper_table_partitions(wildcards))
+
+
+@job_spec
+def paper_table_spec(wildcards):
+    return {
+        "number": int(wildcards.number),
+        "curves": paper_table_partitions(wildcards),
+        "published": PUBLISHED,
+        "reference_returns": all_reference_returns(),
+        "csv": filled(paths.PAPER_TABLE, wildcards, ext="csv"),
+        "md": filled(paths.PAPER_TABLE, wildcards, ext="md"),
+        "json": filled(paths.PAPER_TABLE_METRICS, wildcards),
+    }
+
+
+@job_spec
+def configuration_table_spec(wildcards):
+    return {
+        "config": {
+            key: section(key) for key in ("training", "backbones", "experiments", "evaluation")
+        },
+        "md": CONFIGURATION_TABLE,
+    }
+
+
+def learning_curve_plot_partitions(wildcards):
+    return learning_curve_partitions("main", [wildcards.env], config["seeds"])
+
+
+def learning_curve_plot_curves(wildcards):
+    return list(learning_curve_plot_partitions(wildcards))
+
+
+@job_spec
+def learning_curve_plot_spec(wildcards):
+    # The paper's convention where it exists; D4RL's (always there) without random sets.
+    convention = "paper" if has_random_datasets() else "d4rl"
+    curves = learning_curve_plot_partitions(wildcards)
+    return {
+        "curves": curves,
+        "convention": convention,
+        "out": filled(paths.CURVES_PLOT, wildcards),
+    }
