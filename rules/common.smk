@@ -28,7 +28,7 @@ shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$
 sys.path.insert(0, str(SRC_DIR))
 from modality_rl import paths
 from modality_rl.configuration import check_config
-from modality_rl.runs import Run, enumerate_runs
+from modality_rl.runs import Run, enumerate_runs, experiment_epochs
 
 # The schema, then the cross-references it cannot express (modality_rl.configuration).
 check_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -105,3 +105,8 @@ def run_of(wildcards):
         dataset=wildcards.dataset,
         seed=int(wildcards.seed),
     )
+
+
+def last_epoch(experiment, env):
+    """The epoch a run of `experiment` in `env` ends at (contract: epochs)."""
+    return experiment_epochs(config["experiments"][experiment], env)

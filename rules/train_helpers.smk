@@ -2,11 +2,7 @@
 
 from modality_rl import budgets
 from modality_rl.analyses import checkpoint_epochs
-from modality_rl.runs import experiment_epochs, run_settings
-
-
-def last_epoch(experiment, env):
-    return experiment_epochs(config["experiments"][experiment], env)
+from modality_rl.runs import run_settings
 
 
 def settings_of(run):

@@ -5,8 +5,9 @@ import pytest
 import yaml
 
 from helpers import REPO
-from modality_rl.tables.paper import (PAPER_TABLES, best_epoch_scores, configuration_table,
-                                      markdown, paper_table, published_numbers)
+from modality_rl.tables.learning_curves import best_epoch_scores
+from modality_rl.tables.paper import (PAPER_TABLES, configuration_table, markdown, paper_table,
+                                      published_numbers)
 from modality_rl.tables.summaries import table_metrics
 
 PUBLISHED = REPO / "resources" / "paper_tables.tsv"

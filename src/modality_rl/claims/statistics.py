@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from modality_rl.figures.catalogue import panel_epoch
-from modality_rl.tables.paper import best_epoch_scores
+from modality_rl.tables.learning_curves import best_epoch_scores
 from modality_rl.scores import CURVE_TARGET
 
 NULL_QUANTILE = 0.95

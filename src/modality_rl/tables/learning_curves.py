@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from modality_rl.inputs import damaged, read_run_metrics, read_table
+from modality_rl.scores import CONVENTIONS, CURVE_TARGET
 
 TARGET_COLUMN = re.compile(r"target_(?P<target>[0-9.e+-]+)_(?P<metric>.+)")
 
@@ -45,3 +46,18 @@ def read_curves(path: str | os.PathLike, last_epoch: int) -> pd.DataFrame:
             raise damaged(path, "table", f"{model}'s {metric} has epochs {epochs}, the runs "
                                          f"have 0..{last_epoch}")
     return curves
+
+
+def best_epoch_scores(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (model, env, seed): its best epoch and normalised scores there."""
+    rows = []
+    trained = curves[(curves["epoch"] > 0) & curves["target_return"].notna()]
+    for (model, env, seed), run in trained.groupby(["model", "env", "seed"]):
+        at_target = run[run["target_return"] == CURVE_TARGET[env]]
+        wide = at_target.pivot(index="epoch", columns="metric", values="value")
+        best = wide["return_mean"].idxmax()
+        rows.append({"model": model, "env": env, "seed": seed, "best_epoch": best,
+                     "return_mean": wide.loc[best, "return_mean"],
+                     **{f"score_{c}": wide.loc[best, f"normalised_score_{c}"]
+                        for c in CONVENTIONS}})
+    return pd.DataFrame(rows)

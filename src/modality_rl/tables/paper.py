@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from modality_rl.scores import CONVENTIONS, CURVE_TARGET
+from modality_rl.scores import CONVENTIONS
+from modality_rl.tables.learning_curves import best_epoch_scores
 
 ENV_LABELS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker 2D"}
 MODEL_LABELS = {"gpt2": "GPT2", "igpt": "iGPT", "random": "Random Init"}
@@ -40,21 +41,6 @@ PAPER_TABLES = {table.number: table for table in (
     PaperTable(number=4, title="Normalized return of K = 1 (seed = 666 & 42)",
                experiment="no_context", models=("gpt2", "random"), seeds=None),
 )}
-
-
-def best_epoch_scores(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per run (model, env, seed): its best epoch and normalised scores there."""
-    rows = []
-    trained = curves[(curves["epoch"] > 0) & curves["target_return"].notna()]
-    for (model, env, seed), run in trained.groupby(["model", "env", "seed"]):
-        at_target = run[run["target_return"] == CURVE_TARGET[env]]
-        wide = at_target.pivot(index="epoch", columns="metric", values="value")
-        best = wide["return_mean"].idxmax()
-        rows.append({"model": model, "env": env, "seed": seed, "best_epoch": best,
-                     "return_mean": wide.loc[best, "return_mean"],
-                     **{f"score_{c}": wide.loc[best, f"normalised_score_{c}"]
-                        for c in CONVENTIONS}})
-    return pd.DataFrame(rows)
 
 
 def published_numbers(path: str | os.PathLike, number: int) -> dict[tuple[str, str], str]:
