@@ -76,7 +76,8 @@ def test_no_context_band_released_and_pooled_on_a_tiny_table():
     assert pooled.loc[1].tolist() == pytest.approx([5.0, np.sqrt(2)])
     with pytest.raises(ValueError, match="band method 'ours'"):
         block_band(rows, "ours")
-    with pytest.raises(SpecError, match=r"figures.no_context_band: 'ours' is not one of"):
+    message = r"figures.no_context_band: input should be 'released' or 'pooled', got 'ours'"
+    with pytest.raises(SpecError, match=message):
         from_data(FigureOptions, {"block_swap_smoothing": "released", "no_context_band": "ours"},
                   "figures")
 

@@ -1,26 +1,27 @@
 """Job specs: the one typed object a rule hands its script.
 
 Every rule passes its script a single JSON object (on the command line, or `@file.json`).
-The script loads it into a keyword-only frozen dataclass with `load_spec`, which checks
-every key and value against the dataclass's type hints and names the offending field when
-one is wrong. `spec_help` lists the fields for `--help`, so a script can be run by hand:
+The script loads it into a keyword-only frozen dataclass with `load_spec`, which has
+pydantic check every key and value against the dataclass's type hints, and names the
+offending field when one is wrong. `spec_help` lists the fields for `--help`, so a script can be run by hand:
 
     python scripts/gather_table.py '{"partitions": ["a.csv", "b.csv"], "out": "all.csv"}'
 
 Settings dataclasses that mirror a section of the configuration are checked against the
 JSON schema by `schema_mismatch` (tests/test_specs.py), so a field is defined once and the
-schema and the code cannot drift apart. This module imports no torch: the Snakefile and the
-table jobs use it.
+schema and the code cannot drift apart. This module imports no torch (pydantic costs a job about 0.1 s, bench/README.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import types
 import typing
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
+
+import pydantic
 
 T = TypeVar("T")
 
@@ -33,16 +34,12 @@ def load_spec(cls: type[T], source: str) -> T:
     """`source` is a JSON object, or `@path` to a file holding one."""
     if source.startswith("@"):
         source = Path(source[1:]).read_text()
-    try:
-        data = json.loads(source)
-    except json.JSONDecodeError as err:
-        raise SpecError(f"the {cls.__name__} spec is not valid JSON: {err}") from None
-    return from_data(cls, data)
+    return _validate(cls, source, "spec")
 
 
 def from_data(cls: type[T], data: Any, where: str = "spec") -> T:
     """Build `cls` (a dataclass) from JSON-like data, checking names and types."""
-    return _convert(cls, data, where)
+    return _validate(cls, json.dumps(data), where)
 
 
 def to_data(spec: Any) -> Any:
@@ -61,87 +58,53 @@ def dump_spec(spec: Any) -> str:
     return json.dumps(to_data(spec), sort_keys=True)
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(tp):
-        return _dataclass(tp, value, where)
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        options = [a for a in args if a is not type(None)]
-        errors = []
-        for option in options:
-            try:
-                return _convert(option, value, where)
-            except SpecError as err:
-                errors.append(str(err))
-        raise SpecError(errors[0] if len(errors) == 1 else
-                        f"{where}: {value!r} fits none of {_name(tp)}")
-    if origin is Literal:
-        if value not in args:
-            raise SpecError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
-    if origin is tuple:
-        items = _sequence(value, where)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(items))
-        if len(items) != len(args):
-            raise SpecError(f"{where}: expected {len(args)} items, got {len(items)}")
-        return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, items)))
-    if origin is list:
-        return [_convert(args[0], v, f"{where}[{i}]")
-                for i, v in enumerate(_sequence(value, where))]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise SpecError(f"{where}: expected an object, got {value!r}")
-        key_type, value_type = args
-        return {_key(key_type, k, where): _convert(value_type, v, f"{where}[{k!r}]")
-                for k, v in value.items()}
-    if tp is Any:
-        return value
-    return _scalar(tp, value, where)
+# -- checking, by pydantic ----------------------------------------------------------------
+# Strict, as JSON allows: a list becomes a tuple, an int a float, an object key an int
+# (epochs), and nothing else is converted ("3" is not an int, 1 is not a bool); unknown
+# keys are refused. The dataclasses stay plain stdlib ones: pydantic validates them as
+# the field of a one-field model, whose configuration they inherit.
+STRICT = pydantic.ConfigDict(extra="forbid", strict=True)
 
 
-def _dataclass(cls: type, value: Any, where: str) -> Any:
-    if not isinstance(value, dict):
-        raise SpecError(f"{where}: expected an object for {cls.__name__}, got {value!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(value) - set(fields))
-    if unknown:
-        raise SpecError(f"{where}: unknown field(s) {unknown}; {cls.__name__} has "
-                        f"{sorted(fields)}")
-    missing = sorted(name for name, f in fields.items() if name not in value
-                     and f.default is dataclasses.MISSING
-                     and f.default_factory is dataclasses.MISSING)
-    if missing:
-        raise SpecError(f"{where}: missing field(s) {missing} of {cls.__name__}")
-    hints = typing.get_type_hints(cls)
-    return cls(**{name: _convert(hints[name], item, f"{where}.{name}")
-                  for name, item in value.items()})
+@cache
+def _model(cls: type) -> type[pydantic.BaseModel]:
+    return pydantic.create_model(f"{cls.__name__}Spec", __config__=STRICT, spec=(cls, ...))
 
 
-def _sequence(value: Any, where: str) -> list:
-    if not isinstance(value, (list, tuple)):
-        raise SpecError(f"{where}: expected a list, got {value!r}")
-    return list(value)
-
-
-def _key(key_type: type, key: str, where: str) -> Any:
-    """JSON object keys are strings; int keys (epochs) come back as ints."""
+def _validate(cls: type[T], text: str, where: str) -> T:
     try:
-        return key_type(key)
-    except ValueError:
-        raise SpecError(f"{where}: key {key!r} is not {key_type.__name__}") from None
+        return _model(cls).model_validate_json(f'{{"spec": {text}}}').spec
+    except pydantic.ValidationError as err:
+        raise SpecError(_message(cls, err, where)) from None
 
 
-def _scalar(tp: type, value: Any, where: str) -> Any:
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, float) and isinstance(value, bool):
-        raise SpecError(f"{where}: expected {tp.__name__}, got {value!r}")
-    if not isinstance(value, tp):
-        raise SpecError(f"{where}: expected {tp.__name__}, got {value!r}")
-    return value
+def _message(cls: type, err: pydantic.ValidationError, where: str) -> str:
+    """The first error, as `where.field[1]: problem`."""
+    error = err.errors(include_url=False)[0]
+    if error["type"] == "json_invalid":
+        return f"the {cls.__name__} spec is not valid JSON: {error['ctx']['error']}"
+    loc = error["loc"][1:]
+    path = where + "".join(f".{part}" if str(part).isidentifier() else f"[{part}]"
+                           for part in loc)
+    if error["type"] == "missing":
+        return f"{path}: missing field"
+    if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        known = _fields_at(cls, loc[:-1])
+        return f"{path}: unknown field" + (f"; the fields are {known}" if known else "")
+    if error["type"] == "value_error":
+        return f"{path}: {error['ctx']['error']}"
+    return f"{path}: {error['msg'][0].lower()}{error['msg'][1:]}, got {error['input']!r}"
+
+
+def _fields_at(cls: type, loc: tuple) -> list[str]:
+    """The field names of the dataclass at `loc` inside `cls` (empty where there is none)."""
+    for part in loc:
+        if not dataclasses.is_dataclass(cls) or not isinstance(part, str):
+            return []
+        cls = typing.get_type_hints(cls).get(part)
+        inner = [a for a in typing.get_args(cls) if dataclasses.is_dataclass(a)]
+        cls = inner[0] if inner else cls
+    return sorted(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else []
 
 
 def _name(tp: Any) -> str:
