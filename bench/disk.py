@@ -41,9 +41,10 @@ from snakemake.utils import update_config
 
 from modality_rl import paths
 from modality_rl.analyses import (
-    ANALYSES,
     DATA_TABLES,
     LEARNING_CURVES,
+    all_tables,
+    analysis_of,
     analysis_epochs,
     checkpoint_epochs,
     partitions,
@@ -186,7 +187,7 @@ def project(measured: Measured, config: dict) -> dict[str, float]:
     stages["probe dumps"] = sum(
         dump_bytes(measured, config, run, sections)
         for run in runs for sections in probe_sections(config, run).values())
-    stages["metric tables"] = 2 * sum(table_bytes(measured, config, t) for t in table_names())
+    stages["metric tables"] = 2 * sum(table_bytes(measured, config, t) for t in all_tables(config))
     envs = len(config["envs"]) / len(measured.config["envs"])
     stages["figures, paper tables, plots, claims"] = sum(
         sum(f.stat().st_size for f in measured.files(pattern)) * scale
@@ -219,10 +220,6 @@ def dump_bytes(measured: Measured, config: dict, run: Run, sections: tuple[str, 
     return measured.dump_inputs + sum(measured.section[(*key, s)] for s in sections)
 
 
-def table_names() -> list[str]:
-    return [t for a in ANALYSES.values() for t in a.tables] + [*DATA_TABLES, LEARNING_CURVES]
-
-
 def table_bytes(measured: Measured, config: dict, table: str) -> float:
     """A table's partitions at `config`: measured rows per partition, scaled."""
     per_row, rows = measured.table_row_bytes(table)
@@ -231,7 +228,7 @@ def table_bytes(measured: Measured, config: dict, table: str) -> float:
         return per_row * rows * count
     if table == LEARNING_CURVES:
         return per_row * epoch_rows(config, enumerate_runs(config))
-    analysis = next(name for name, a in ANALYSES.items() if table in a.tables)
+    analysis = analysis_of(table)
     env = config["envs"][0]
     scale = (analysis_epoch_count(config, analysis, env)
              / analysis_epoch_count(measured.config, analysis, measured.config["envs"][0]))

@@ -15,7 +15,7 @@ def claims_tables():
     """{table: its gathered CSV} of every table some claim reads."""
     return {
         table: paths.fill(paths.TABLE, table=table)
-        for table in claim_tables(load_claims(CLAIMS_FILE))
+        for table in claim_tables(load_claims(CLAIMS_FILE), all_tables(config))
     }
 
 

@@ -33,6 +33,34 @@ rule figure:
         "python {params.script} {params.spec:q} > {log} 2>&1"
 
 
+# An analysis' own figures (its registry entry's `figures`), one panel per env.
+rule analysis_figure:
+    input:
+        tables=analysis_figure_tables,
+    output:
+        pdf=report(
+            paths.partial(paths.ANALYSIS_FIGURE, ext="pdf"),
+            caption="../report/analysis_figure.rst",
+            category="Analyses",
+        ),
+        png=paths.partial(paths.ANALYSIS_FIGURE, ext="png"),
+    log:
+        paths.log("figures/analyses/{kind}"),
+    benchmark:
+        paths.benchmark("figures/analyses/{kind}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        caption=lambda wildcards: analysis_figure_panels(wildcards.kind)[0].caption,
+        script=script("draw_panels"),
+        spec=analysis_figure_spec,
+    shell:
+        "python {params.script} {params.spec:q} > {log} 2>&1"
+
+
 rule paper_table:
     input:
         published=PUBLISHED,

@@ -4,9 +4,9 @@ from functools import cache
 
 from snakemake.logging import logger
 
-from modality_rl.analyses import LEARNING_CURVES, table_partition
-from modality_rl.figures.catalogue import data_figures
-from modality_rl.figures.draw import figure_inputs, panel_problem
+from modality_rl.analyses import LEARNING_CURVES, configured, table_partition
+from modality_rl.figures.catalogue import PAPER_FINAL_EPOCH, Panel, data_figures
+from modality_rl.figures.draw import figure_inputs, load_drawers, panel_problem
 from modality_rl.tables.paper import PAPER_TABLES
 
 # Read by the figure and paper-table jobs, and declared as their inputs.
@@ -15,11 +15,19 @@ PUBLISHED = "resources/paper_tables.tsv"
 # Table 3 is the configuration itself, so its job reads no table.
 CONFIGURATION_TABLE = paths.fill(paths.PAPER_TABLE, number=3, ext="md")
 FIGURES = data_figures(CATALOGUE)
+# {kind: (analysis, drawer module)} of the configured analyses' own figures.
+ANALYSIS_FIGURES = {
+    drawer.split(":")[1]: (name, drawer.split(":")[0])
+    for name, analysis in configured(config).items()
+    for drawer in analysis.figures
+}
+load_drawers(tuple(module for _, module in ANALYSIS_FIGURES.values()))
 
 
 wildcard_constraints:
     figure=r"\d\d",
     number="|".join(str(n) for n in PAPER_TABLES),
+    kind="|".join(ANALYSIS_FIGURES) or "(?!)",
 
 
 @cache
@@ -80,7 +88,12 @@ def figure_targets():
     ]
     metrics = [paths.fill(paths.PAPER_TABLE_METRICS, number=n) for n in drawn_tables]
     plots = [paths.fill(paths.CURVES_PLOT, env=env) for env in config["envs"]]
-    return figures + tables + [CONFIGURATION_TABLE] + metrics + plots
+    analyses = [
+        paths.fill(paths.ANALYSIS_FIGURE, kind=kind, ext=ext)
+        for kind in ANALYSIS_FIGURES
+        for ext in ("pdf", "png")
+    ]
+    return figures + tables + [CONFIGURATION_TABLE] + metrics + plots + analyses
 
 
 def figure_panels(wildcards):
@@ -114,6 +127,45 @@ def figure_spec(wildcards):
         "panels": figure_panels(wildcards),
         "pdf": filled(paths.FIGURE, wildcards, ext="pdf"),
         "png": filled(paths.FIGURE, wildcards, ext="png"),
+    }
+
+
+def analysis_figure_panels(kind):
+    """An analysis' own figure: a panel per configured env, at the first configured seed,
+    of every model its experiment trains, at the runs' last epoch."""
+    analysis, _ = ANALYSIS_FIGURES[kind]
+    experiment = config["analysis"][analysis]["experiment"]
+    models = list(dict.fromkeys(run.model for run in RUNS if run.experiment == experiment))
+    return [
+        Panel(
+            figure=0,
+            panel=chr(ord("a") + i),
+            kind=kind,
+            env=env,
+            seed=config["seeds"][0],
+            token="state",
+            models=",".join(models),
+            epochs=f"0->{PAPER_FINAL_EPOCH}",
+            detail="",
+            caption=f"{kind} ({analysis}), seed {config['seeds'][0]}",
+        )
+        for i, env in enumerate(config["envs"])
+    ]
+
+
+def analysis_figure_tables(wildcards):
+    return figure_inputs(analysis_figure_panels(wildcards.kind), config["dataset"])
+
+
+@job_spec
+def analysis_figure_spec(wildcards):
+    return {
+        "panels": [vars(panel) for panel in analysis_figure_panels(wildcards.kind)],
+        "drawers": [ANALYSIS_FIGURES[wildcards.kind][1]],
+        "dataset": config["dataset"],
+        "options": section("figures"),
+        "pdf": filled(paths.ANALYSIS_FIGURE, wildcards, ext="pdf"),
+        "png": filled(paths.ANALYSIS_FIGURE, wildcards, ext="png"),
     }
 
 

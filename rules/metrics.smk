@@ -8,8 +8,9 @@ include: "metrics_helpers.smk"
 # One rule per analysis, all alike (cka_tables, mutual_information_tables,
 # parameter_change_tables, gradients_tables, attention_distance_tables): it reads the
 # analysed runs' probe dumps (parameter_change: checkpoints) of one partition and writes
-# that partition of each of its tables. The analyses: modality_rl.analyses.ANALYSES.
-for analysis in ANALYSES:
+# that partition of each of its tables. The analyses: modality_rl/analyses/<name>.py, each
+# planned when the configuration has its section.
+for analysis in configured(config):
 
     rule:
         name:

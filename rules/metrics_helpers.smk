@@ -5,6 +5,7 @@ from modality_rl.analyses import (
     all_tables,
     analysed_runs,
     analysis_epochs,
+    configured,
     partitions,
     probe_dump_path,
 )
@@ -15,11 +16,11 @@ MUTUAL_INFORMATION_DATA_PARTITION = paths.partial(
 
 
 wildcard_constraints:
-    table="|".join(all_tables()),
+    table="|".join(all_tables(config)),
 
 
 def table_targets():
-    return [paths.fill(paths.TABLE, table=table) for table in all_tables()]
+    return [paths.fill(paths.TABLE, table=table) for table in all_tables(config)]
 
 
 def partition_runs(analysis, wildcards):

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from docutils.core import publish_parts
 
-from helpers import REPO
-from modality_rl.analyses import all_tables
+from helpers import REPO, load_config
+from modality_rl.analyses import all_tables, registered_tables
 from modality_rl.claims.report import (claims_markdown, claims_rst, claims_table,
                                        configuration_differences, random_weight_bodies,
                                        verdict_counts)
@@ -179,7 +179,7 @@ def test_the_claims_file_names_real_tables_and_statistics():
     claims = load_claims(REPO / "resources" / "claims.yaml")
     assert 12 <= len(claims) <= 20 and len({c.id for c in claims}) == len(claims)
     for c in claims:
-        assert set(c.tables) <= set(all_tables()), c.id
+        assert set(c.tables) <= set(registered_tables()), c.id
         for test in c.tests:
             assert test.statistic in STATISTICS, c.id
             assert set(STATISTICS[test.statistic].tables) <= set(c.tables), c.id
@@ -187,8 +187,14 @@ def test_the_claims_file_names_real_tables_and_statistics():
     sections = " ".join(c.section for c in claims)
     for section in ("Table 1", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6.1", "5.6.2", "abstract"):
         assert section in sections
-    assert set(claim_tables(claims)) >= {"cka_pre_post", "mutual_information_hidden",
-                                         "learning_curves", "attention_distance_gap"}
+    made = all_tables(load_config())
+    assert set(claim_tables(claims, made)) >= {"cka_pre_post", "mutual_information_hidden",
+                                               "learning_curves", "attention_distance_gap"}
+    # A configuration without the gradients analysis makes (and so reads) none of its tables.
+    without = all_tables({**load_config(), "analysis": {**load_config()["analysis"],
+                                                        "gradients": None}})
+    assert "gradient_norms" in claim_tables(claims, made)
+    assert not any(t.startswith("gradient") for t in claim_tables(claims, without))
 
 
 @pytest.mark.parametrize("change, message", [
@@ -252,7 +258,7 @@ def test_script_writes_every_output(tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     out = {ext: tmp_path / f"claims.{ext}" for ext in ("md", "csv", "rst", "json")}
     spec = {"claims": str(REPO / "resources/claims.yaml"), "config": config,
-            "tables": {table: str(tables / f"{table}.csv") for table in all_tables()},
+            "tables": {table: str(tables / f"{table}.csv") for table in registered_tables()},
             "paper_config": str(REPO / "config.yaml"), **{k: str(v) for k, v in out.items()}}
     result = subprocess.run([sys.executable, REPO / "scripts/claims.py", json.dumps(spec)],
                             capture_output=True, text=True)

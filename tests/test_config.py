@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from helpers import REPO, load_config, run_snakemake
-from modality_rl.configuration import reference_problems
+from modality_rl.configuration import config_schema, reference_problems
 
-SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+SCHEMA = config_schema(REPO / "schemas" / "config.schema.yaml")
 
 
 def load(name):

@@ -19,6 +19,7 @@ import yaml
 
 from helpers import REPO, load_config, run_snakemake
 from modality_rl.analyses import ANALYSES
+from modality_rl.configuration import config_schema
 from modality_rl.data.probe_batch import ProbeBatchConfig
 from modality_rl.data.sources import D4RLSources, HubMirror
 from modality_rl.data.synthetic import BehaviourPolicyConfig
@@ -33,7 +34,7 @@ from modality_rl.tables import build_tables, builder_settings
 from modality_rl.tables.cka import CkaSettings
 from modality_rl.training import AdamEps, EvaluationSettings, TrainConfig
 
-SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+SCHEMA = config_schema(REPO / "schemas" / "config.schema.yaml")
 COMMAND = re.compile(r"^Shell command: python (\S+) ('.*?') ", re.MULTILINE)
 
 

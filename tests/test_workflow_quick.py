@@ -115,7 +115,7 @@ def test_probe_dumps_carry_provenance_and_only_the_sections_read_at_their_epoch(
 
 def test_every_table_exists_with_every_partition(quick_run):
     config = quick_config()
-    for table in all_tables():
+    for table in all_tables(quick_config()):
         frame = pd.read_csv(quick_run / f"results/tables/{table}.csv")
         assert len(frame) > 0, table
         assert set(frame["env"]) == set(ENVS), table

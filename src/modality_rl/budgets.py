@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from modality_rl.analyses import analysed_runs, probe_sections
+from modality_rl.analyses import ANALYSES, analysed_runs, probe_sections
 from modality_rl.envs import env_spec
 from modality_rl.runs import PRETRAINING_MODALITY, Run, pretrained_weights, swapped_block
 
@@ -177,34 +177,56 @@ def _mine_estimators(config: dict, z_width: int, x_width: int, estimators: int) 
     return min(estimators, mine["chunk_size"]) * (MINE_STATE_COPIES * parameters + draws)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Partition:
+    """What an analysis' memory estimate (analyses.entry.Analysis.memory) reads: one
+    partition's bodies, the probe batch's shape, the analysis' settings, and the units."""
+
+    config: dict
+    analysis: str
+    env: str
+    bodies: list[BodyShape]
+
+    @property
+    def settings(self) -> dict:
+        return self.config["analysis"][self.analysis]
+
+    @property
+    def windows(self) -> int:
+        return self.config["probe"]["batch_size"]
+
+    @property
+    def steps(self) -> int:
+        return self.config["probe"]["context_length"]
+
+    @property
+    def tokens(self) -> int:
+        return 3 * self.steps
+
+    @property
+    def obs_dim(self) -> int:
+        return env_spec(self.env).obs_dim
+
+    @property
+    def max_episode_steps(self) -> int:
+        return self.config["training"]["max_episode_steps"]
+
+    def rows(self, count: float) -> float:
+        """`count` rows of a CKA-like table in pandas, in floats."""
+        return count * TABLE_ROW_BYTES / FLOAT
+
+    def mine(self, z_width: int, x_width: int, estimators: int) -> float:
+        return _mine_estimators(self.config, z_width, x_width, estimators)
+
+
 def table_mb(config: dict, analysis: str, env: str, dataset: str, seed: int) -> int:
-    """One partition (env, dataset, seed) of an analysis' tables (analyses.ANALYSES)."""
+    """One partition (env, dataset, seed) of an analysis' tables: what its registry entry
+    estimates, in a bare process of its kind (with torch or without)."""
     runs = analysed_runs(config, analysis, env, dataset, seed)
-    bodies = [body_shape(config, run.model) for run in runs]
-    windows, steps = config["probe"]["batch_size"], config["probe"]["context_length"]
-    tokens = 3 * steps
-    if analysis == "mutual_information":
-        outputs = sum(windows * tokens * b.n_embd * b.n_layer for b in bodies)
-        # Estimators with their nulls: the no_context table's, or the hidden table's.
-        estimators = max(2 * 2 * steps * sum(b.n_layer for b in bodies),
-                         2 * 2 * 3 * (tokens - 1) * len(bodies))
-        chunk = _mine_estimators(config, max(b.n_embd for b in bodies),
-                                 env_spec(env).obs_dim, estimators)
-        return _declared(outputs + chunk, TORCH_JOB_MIB)
-    if analysis == "parameter_change":  # one model's two checkpoints and their blocks
-        largest = max(b.parameters(config["training"]["max_episode_steps"]) for b in bodies)
-        return _declared(4 * largest, TORCH_JOB_MIB)
-    if analysis == "cka":  # rows: every layer pair within and between models, per token
-        layers = [9 * b.n_layer for b in bodies]
-        pairs = 2 * sum(n * n for n in layers) + sum(
-            a * b for i, a in enumerate(layers) for b in layers[i + 1:])
-        return _declared(3 * pairs * TABLE_ROW_BYTES / FLOAT, TABLE_JOB_MIB)
-    if analysis == "attention_distance":  # rows: every sample per block, method and epoch
-        epochs = len(config["analysis"][analysis]["epochs"])
-        rows = 2 * 2 * epochs * windows * sum(b.n_layer for b in bodies)
-        largest = max(windows * b.n_head * tokens * tokens for b in bodies)
-        return _declared(rows * TABLE_ROW_BYTES / FLOAT + 2 * largest, TABLE_JOB_MIB)
-    return _declared(0, TABLE_JOB_MIB)  # gradients: a few hundred numbers per model
+    entry = ANALYSES[analysis]
+    partition = Partition(config=config, analysis=analysis, env=env,
+                          bodies=[body_shape(config, run.model) for run in runs])
+    return _declared(entry.memory(partition), TORCH_JOB_MIB if entry.torch else TABLE_JOB_MIB)
 
 
 def mutual_information_data_mb(config: dict, env: str) -> int:

@@ -1,6 +1,7 @@
 """contract: the configuration is checked whole before any job runs.
 
-First against the JSON schema (schemas/config.schema.yaml), reporting the one most
+First against the JSON schema (schemas/config.schema.yaml, with each registered
+analysis' section from its registry entry, modality_rl.analyses), reporting the one most
 relevant error as the key's dotted path and its problem in a line or two (Snakemake's own
 `validate` prints the whole schema, some 600 lines); then the cross-references a schema
 cannot express: the experiment an analysis reads exists, its epochs are kept checkpoints
@@ -15,7 +16,7 @@ import os
 import jsonschema
 import yaml
 
-from modality_rl.analyses import analysis_epochs
+from modality_rl.analyses import ANALYSES, analysis_epochs, configured
 
 
 class ConfigError(ValueError):
@@ -26,9 +27,25 @@ def key_path(parts) -> str:
     return ".".join(str(part) for part in parts) or "(top level)"
 
 
-def check_config(config: dict, schema_path: str | os.PathLike) -> None:
+def config_schema(schema_path: str | os.PathLike) -> dict:
+    """The schema file with the section of every registered analysis under `analysis`: an
+    object of the keys its entry lists (all required) and `experiment`, or null (the
+    analysis is left out; as is one the configuration does not name)."""
     with open(schema_path) as f:
         schema = yaml.safe_load(f)
+    sections = schema["properties"]["analysis"]["properties"]
+    for name, analysis in ANALYSES.items():
+        keys = yaml.safe_load(analysis.config)
+        sections[name] = {
+            "description": f"{name} (modality_rl/analyses/{name}.py); null leaves it out.",
+            "type": ["object", "null"], "additionalProperties": False,
+            "required": ["experiment", *keys],
+            "properties": {"experiment": {"$ref": "#/$defs/analysed_experiment"}, **keys}}
+    return schema
+
+
+def check_config(config: dict, schema_path: str | os.PathLike) -> None:
+    schema = config_schema(schema_path)
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is not None:
@@ -52,7 +69,8 @@ def reference_problems(config: dict) -> list[str]:
                      for b in experiment.get("blocks", []) if b >= layers]
     if problems:  # the analyses' epochs depend on the experiments' epochs
         return problems
-    for name, analysis in config["analysis"].items():
+    for name in configured(config):
+        analysis = config["analysis"][name]
         if analysis["experiment"] not in experiments:
             problems.append(f"config key analysis.{name}.experiment: {analysis['experiment']!r} "
                             f"is not an experiment; experiments are {list(experiments)}")

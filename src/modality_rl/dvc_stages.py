@@ -84,6 +84,7 @@ STAGES = (
           params=("envs", "seeds", "training", "backbones", "experiments", "evaluation",
                   "figures"),
           reads=("resources/figures.tsv", "resources/paper_tables.tsv"),
+          loads=tuple(d for a in ANALYSES.values() for d in a.figures),
           outs=("results/figures", "results/paper_tables", "results/plots"),
           metrics=tuple(f"results/metrics/table{n}.json" for n in (1, 2, 4))),
     Stage(name="claims", reads_stages=("metrics",),
@@ -146,9 +147,11 @@ def planning_imports(path: Path) -> list[str]:
 
 
 def stage_code(stage: Stage) -> list[Path]:
-    """The project's Python files the stage's jobs and planning run."""
+    """The project's Python files the stage's jobs and planning run. Planning reads every
+    analysis' registry entry (the configuration's schema is made from them)."""
     planning = [name for path in [RULES / "common.smk", *helper_files(stage.name)]
                 for name in planning_imports(path)]
+    planning += [f"{PACKAGE}.analyses.{name}" for name in ANALYSES]
     return import_closure(scripts(stage.name), [*planning, *stage.loads])
 
 

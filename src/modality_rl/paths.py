@@ -42,6 +42,8 @@ CURVES_PARTITION = f"results/tables/learning_curves/{{experiment}}/{PARTITION}.c
 
 # -- figures and the paper's tables ----------------------------------------------------
 FIGURE = "results/figures/fig{figure}.{ext}"
+# An analysis' own figures beyond the paper's (analyses.entry.Analysis.figures).
+ANALYSIS_FIGURE = "results/figures/analyses/{kind}.{ext}"
 PAPER_TABLE = "results/paper_tables/table{number}.{ext}"
 PAPER_TABLE_METRICS = "results/metrics/table{number}.json"  # dvc metrics
 CURVES_PLOT = "results/plots/learning_curves_{env}.csv"  # dvc plots

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from modality_rl.analyses import all_tables
+from modality_rl.analyses import analysis_of, registered_tables
 from modality_rl.claims.statistics import STATISTICS, ClaimDataError
 from modality_rl.inputs import read_table
 
@@ -96,10 +96,10 @@ def _claim(entry: dict) -> Claim:
     labels = [test.label for test in tests]
     if len(set(labels)) != len(labels):
         raise ValueError(f"{where}: two tests with the same statistic and parameters")
-    unknown = set(entry["tables"]) - set(all_tables())
+    unknown = set(entry["tables"]) - set(registered_tables())
     if unknown:
         raise ValueError(f"{where}: tables {sorted(unknown)} are not tables the pipeline "
-                         f"writes ({all_tables()})")
+                         f"writes ({registered_tables()})")
     return Claim(id=str(entry["id"]), section=str(entry["section"]),
                  statement=entry["statement"], figures=tuple(entry["figures"]),
                  tables=tuple(entry["tables"]), tests=tuple(tests),
@@ -118,10 +118,11 @@ def load_claims(path: str | Path) -> list[Claim]:
     return claims
 
 
-def claim_tables(claims: list[Claim]) -> list[str]:
-    """Every table some claim reads, in pipeline order."""
+def claim_tables(claims: list[Claim], made: list[str]) -> list[str]:
+    """Every table of `made` (the configuration's) some claim reads, in pipeline order;
+    a claim whose table is not made is inconclusive, naming it."""
     read = {t for claim in claims for t in claim.tables}
-    return [t for t in all_tables() if t in read]
+    return [t for t in made if t in read]
 
 
 def read_tables(paths: dict[str, str]) -> dict[str, pd.DataFrame | None]:
@@ -200,8 +201,11 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame | None]) -> Verdict:
     """The claim's verdict on these tables, its reason and the per-seed rows."""
     missing = [t for t in claim.tables if tables.get(t) is None]
     if missing:
-        return Verdict(claim=claim, verdict="inconclusive",
-                       reason=f"table missing: {', '.join(missing)}",
+        unmade = [t for t in missing if t not in tables]
+        reason = (f"table missing: {', '.join(missing)}" if not unmade else
+                  f"table not made by this configuration: {', '.join(unmade)} (its "
+                  f"analysis is left out: config key analysis.{analysis_of(unmade[0])})")
+        return Verdict(claim=claim, verdict="inconclusive", reason=reason,
                        rows=pd.DataFrame(columns=ROW_COLUMNS))
     parts = []
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 
@@ -9,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from modality_rl.analyses import all_tables, partitions, table_partition
+from modality_rl.analyses import all_tables, analysis_of, partitions, table_partition
 
 # The drawer modules register their kinds on import.
 from modality_rl.figures import attention, cka, curves, gradients, mutual_information, parameters  # noqa: F401
@@ -45,7 +46,12 @@ def panel_problem(panel: Panel, config: dict) -> str | None:
     absent = [env for env in panel.envs if env not in config["envs"]]
     if absent:
         return f"env {absent[0]!r} is not in envs (config key envs)"
-    made = {path for table in all_tables() for path in partitions(config, table)}
+    left_out = [analysis_of(needs.table) for needs in kind_of(panel).needs
+                if needs.table not in all_tables(config)]
+    if left_out:
+        return (f"analysis {left_out[0]} is not configured (config key "
+                f"analysis.{left_out[0]})")
+    made = {path for table in all_tables(config) for path in partitions(config, table)}
     missing = [path for paths in panel_inputs(panel, config["dataset"]).values()
                for path in paths if path not in made]
     if missing and panel.seed is not None and panel.seed not in config["seeds"]:
@@ -92,6 +98,23 @@ def figure_inputs(panels: list[Panel], dataset: str) -> list[str]:
     return list(dict.fromkeys(path for panel in panels
                               for paths in panel_inputs(panel, dataset).values()
                               for path in paths))
+
+
+def load_drawers(modules: tuple[str, ...]) -> None:
+    """Register the kinds of drawer modules named in the analysis registry (the paper's
+    drawers are imported above)."""
+    for module in modules:
+        importlib.import_module(module)
+
+
+def draw_panels(panels: list[Panel], drawers: tuple[str, ...], dataset: str,
+                pdf: str | os.PathLike, png: str | os.PathLike, options: FigureOptions) -> None:
+    """Draw a figure of the given panels, whose kinds `drawers` (modules) register."""
+    load_drawers(drawers)
+    fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels], options)
+    save_figure(fig, pdf, png)
+    logging.getLogger(__name__).info("%d panels (%s) to %s and %s", len(panels),
+                                     panels[0].kind, pdf, png)
 
 
 def draw_catalogued_figure(catalogue: str | os.PathLike, figure: int, dataset: str,

@@ -1,76 +1,62 @@
-"""Which probe dumps and checkpoints each analysis reads, and where its tables go.
+"""The analyses: which probe dumps and checkpoints each reads, and where its tables go.
+
+Each analysis is one module of this package, `<name>.py`, defining `ANALYSIS =
+Analysis(...)` (analyses.entry): the registry below finds them, in the paper's order of
+sections. An analysis is planned when the configuration has its section `analysis.<name>`
+(a section set to null, or absent, leaves it out). It reads the runs of one experiment at
+chosen epochs; `final` names a run's last epoch. Tables are partitioned by (env, dataset,
+seed), the coordinates every figure slices on, so a single figure builds only its own
+slice; `results/tables/<table>.csv` gathers every partition.
 
 Like `runs`, this imports no torch: the Snakefile plans probe and metric jobs with it.
-An analysis (config key `analysis.<name>`) reads the runs of one experiment at chosen
-epochs; `final` names a run's last epoch. Tables are partitioned by (env, dataset, seed),
-the coordinates every figure slices on, so a single figure builds only its own slice;
-`results/tables/<table>.csv` gathers every partition.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import pkgutil
 
 from modality_rl import paths
+from modality_rl.analyses.entry import DUMP_SECTIONS, Analysis
 from modality_rl.runs import Run, enumerate_runs, experiment_epochs
 
-
-# The optional sections of a probe dump (probes.dump), in the order they are written.
-DUMP_SECTIONS = ("layers", "block_outputs", "attention", "pseudo_attention", "gradients")
+__all__ = ["ANALYSES", "DUMP_SECTIONS", "Analysis"]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Analysis:
-    """One analysis job per (env, dataset, seed): what it reads and the tables it writes."""
-    tables: tuple[str, ...]  # the job writes one partition of each
-    reads: str  # "dump": the runs' probe dumps; "checkpoint": their checkpoint files
-    builder: str  # "module:function" building the tables (imported by the job only)
-    # The probe dump sections (DUMP_SECTIONS) it reads; a dump carries only the sections
-    # its epoch's analyses read (the probe batch, `inputs`, is always written).
-    sections: tuple[str, ...] = ()
-    gpu: bool = False  # trains (MINE) on a GPU slot when there is one
-    # The builder takes `analysis.<name>` (less its planning keys) as its settings; else
-    # they are the probe's (gradients) or there are none.
-    table_settings: bool = False
+def _registry() -> dict[str, Analysis]:
+    """{name: entry} of every module of this package that defines ANALYSIS: the paper's
+    analyses in the order of its sections, then the others by name."""
+    found = {}
+    for module in pkgutil.iter_modules(__path__):
+        entry = getattr(importlib.import_module(f"{__name__}.{module.name}"), "ANALYSIS", None)
+        if isinstance(entry, Analysis):
+            found[module.name] = entry
 
-    def __post_init__(self) -> None:
-        unknown = set(self.sections) - set(DUMP_SECTIONS)
-        if unknown or (self.reads == "dump") != bool(self.sections):
-            raise ValueError(f"an analysis reading {self.reads}s names dump sections "
-                             f"{self.sections}: one that reads dumps names some of "
-                             f"{DUMP_SECTIONS}, one that reads checkpoints none")
+    def order(name: str) -> tuple:
+        section = found[name].paper_section
+        return (not section, [int(part) for part in section.split(".") if section], name)
+
+    return {name: found[name] for name in sorted(found, key=order)}
 
 
-ANALYSES = {
-    "cka": Analysis(
-        tables=("cka_pre_post", "cka_between_models", "cka_within_model",
-                "cka_layers_above_threshold"),
-        reads="dump", builder="modality_rl.tables.cka:cka_tables", sections=("layers",),
-        table_settings=True),
-    "mutual_information": Analysis(
-        tables=("mutual_information_hidden", "mutual_information_no_context"),
-        reads="dump", builder="modality_rl.tables.mutual_information:hidden_tables",
-        sections=("block_outputs",), gpu=True, table_settings=True),
-    "parameter_change": Analysis(
-        tables=("parameter_change",), reads="checkpoint",
-        builder="modality_rl.tables.parameter_change:parameter_change_tables"),
-    "gradients": Analysis(
-        tables=("gradient_norms", "gradient_confusion", "gradient_norm_per_parameter",
-                "gradient_norm_share"),
-        reads="dump", builder="modality_rl.tables.gradients:gradient_tables",
-        sections=("gradients",)),
-    "attention_distance": Analysis(
-        tables=("attention_distance", "attention_distance_gap"), reads="dump",
-        builder="modality_rl.tables.attention:attention_tables",
-        sections=("attention", "pseudo_attention")),
-}
-PROBE_ANALYSES = tuple(name for name, a in ANALYSES.items() if a.reads == "dump")
-ANALYSIS_OF = {table: name for name, a in ANALYSES.items() for table in a.tables}
+ANALYSES = _registry()
 # Keys of `analysis.<name>` that say which runs and epochs it reads, not how it computes.
 PLANNING_KEYS = ("experiment", "epoch", "epochs")
-# Tables partitioned by env only (they read data, not models) or by experiment too.
-DATA_TABLES = ("mutual_information_data",)
-LEARNING_CURVES = "learning_curves"
+LEARNING_CURVES = "learning_curves"  # tables of the runs' metrics, one per experiment
+# Tables of the data alone (partitioned by env and dataset, no seed).
+DATA_TABLES = tuple(t for a in ANALYSES.values() for t in a.data_tables)
+
+
+def configured(config: dict) -> dict[str, Analysis]:
+    """The analyses the configuration plans: those with a section under `analysis`."""
+    sections = config.get("analysis") or {}
+    return {name: a for name, a in ANALYSES.items() if sections.get(name) is not None}
+
+
+def analysis_of(table: str) -> str | None:
+    """The analysis that writes `table` (None: learning curves)."""
+    return next((name for name, a in ANALYSES.items()
+                 if table in a.tables or table in a.data_tables), None)
 
 
 def resolve_epoch(config: dict, experiment: str, env: str, epoch: int | str) -> int:
@@ -122,10 +108,10 @@ def probe_sections(config: dict, run: Run) -> dict[int, tuple[str, ...]]:
     """{epoch: the dump sections its analyses read} for every epoch of `run` some analysis
     reads a probe dump of (empty: the run is not probed). Sections in DUMP_SECTIONS order."""
     wanted: dict[int, set[str]] = {}
-    for analysis in PROBE_ANALYSES:
-        if config["analysis"][analysis]["experiment"] == run.experiment:
-            for epoch in analysis_epochs(config, analysis, run.env):
-                wanted.setdefault(epoch, set()).update(ANALYSES[analysis].sections)
+    for name, analysis in configured(config).items():
+        if analysis.reads == "dump" and config["analysis"][name]["experiment"] == run.experiment:
+            for epoch in analysis_epochs(config, name, run.env):
+                wanted.setdefault(epoch, set()).update(analysis.sections)
     return {epoch: tuple(s for s in DUMP_SECTIONS if s in wanted[epoch])
             for epoch in sorted(wanted)}
 
@@ -140,7 +126,7 @@ def checkpoint_epochs(config: dict, run: Run) -> list[int]:
     checkpoint), and its last where `experiments.<name>.keep_final_checkpoint` asks for
     it. Epoch 0, the untrained model, is kept as its recipe (it is rebuilt, bit for bit,
     from the run's settings), so never among them. contract: epochs."""
-    epochs = {epoch for name, analysis in ANALYSES.items()
+    epochs = {epoch for name in configured(config)
               if config["analysis"][name]["experiment"] == run.experiment
               for epoch in analysis_epochs(config, name, run.env)}
     experiment = config["experiments"][run.experiment]
@@ -178,10 +164,19 @@ def partitions(config: dict, table: str) -> list[str]:
         keys = sorted({(r.experiment, r.env, r.seed) for r in runs})
         return [table_partition(table, env, dataset, seed, experiment)
                 for experiment, env, seed in keys]
-    experiment = config["analysis"][ANALYSIS_OF[table]]["experiment"]
+    experiment = config["analysis"][analysis_of(table)]["experiment"]
     keys = sorted({(r.env, r.seed) for r in runs if r.experiment == experiment})
     return [table_partition(table, env, dataset, seed) for env, seed in keys]
 
 
-def all_tables() -> list[str]:
-    return [t for a in ANALYSES.values() for t in a.tables] + [*DATA_TABLES, LEARNING_CURVES]
+def all_tables(config: dict) -> list[str]:
+    """The tables the configuration makes: its analyses', then the learning curves."""
+    analyses = configured(config).values()
+    return ([t for a in analyses for t in a.tables] + [t for a in analyses for t in a.data_tables]
+            + [LEARNING_CURVES])
+
+
+def registered_tables() -> list[str]:
+    """Every table some registered analysis can make, and the learning curves."""
+    return ([t for a in ANALYSES.values() for t in (*a.tables, *a.data_tables)]
+            + [LEARNING_CURVES])
