@@ -26,6 +26,7 @@ rule claims:
         mem_mb=4000,
     params:
         script=script("claims"),
+        code=code("claims"),
         spec=claims_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"

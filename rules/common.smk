@@ -27,6 +27,7 @@ shell.prefix(f"set -euo pipefail; export PYTHONPATH={SRC_DIR}${{{{PYTHONPATH:+:$
 # Planning is library logic (these modules import no torch, so planning stays fast).
 sys.path.insert(0, str(SRC_DIR))
 from modality_rl import paths
+from modality_rl.code import code_digest
 from modality_rl.configuration import check_config
 from modality_rl.runs import Run, enumerate_runs, experiment_epochs
 
@@ -63,6 +64,13 @@ def script(name):
     """The script a rule runs, as a path from the working directory (stable, so it never
     changes a job's params)."""
     return os.path.relpath(Path(workflow.basedir) / "scripts" / f"{name}.py")
+
+
+def code(name, *loads):
+    """contract: code is an input. The digest of the code a job of scripts/<name>.py runs
+    (with `loads`, modules it imports by name), a params value of every rule: a job whose
+    code changed in what it computes reruns, as does what reads its outputs."""
+    return code_digest([Path(workflow.basedir) / "scripts" / f"{name}.py"], loads)
 
 
 def canonical(value):

@@ -19,6 +19,7 @@ rule fetch_d4rl_dataset:
         mem_mb=4000,
     params:
         script=script("fetch_d4rl"),
+        code=code("fetch_d4rl"),
         spec=fetch_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -38,6 +39,7 @@ rule train_behaviour_policy:
         mem_mb=2000,
     params:
         script=script("train_behaviour_policy"),
+        code=code("train_behaviour_policy"),
         spec=behaviour_policy_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -59,6 +61,7 @@ rule synthesize_dataset:
         mem_mb=4000,
     params:
         script=script("synthesize_dataset"),
+        code=code("synthesize_dataset"),
         spec=synthesis_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -80,6 +83,7 @@ rule reference_returns:
         mem_mb=4000,
     params:
         script=script("reference_returns"),
+        code=code("reference_returns"),
         spec=reference_returns_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -100,6 +104,7 @@ rule probe_batch:
         mem_mb=4000,
     params:
         script=script("make_probe_batch"),
+        code=code("make_probe_batch"),
         spec=probe_batch_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"

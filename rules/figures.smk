@@ -28,6 +28,7 @@ rule figure:
     params:
         caption=figure_caption,
         script=script("draw_figure"),
+        code=code("draw_figure"),
         spec=figure_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -56,6 +57,7 @@ rule analysis_figure:
     params:
         caption=lambda wildcards: analysis_figure_panels(wildcards.kind)[0].caption,
         script=script("draw_panels"),
+        code=lambda wildcards: code("draw_panels", ANALYSIS_FIGURES[wildcards.kind][1]),
         spec=analysis_figure_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -81,6 +83,7 @@ rule paper_table:
         mem_mb=1000,
     params:
         script=script("paper_table"),
+        code=code("paper_table"),
         spec=paper_table_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -100,6 +103,7 @@ rule configuration_table:
         mem_mb=500,
     params:
         script=script("configuration_table"),
+        code=code("configuration_table"),
         spec=configuration_table_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -121,6 +125,7 @@ rule learning_curve_plot:
         mem_mb=1000,
     params:
         script=script("learning_curve_plot"),
+        code=code("learning_curve_plot"),
         spec=learning_curve_plot_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"

@@ -32,6 +32,7 @@ for analysis in configured(config):
             mem_mb=table_mem_mb(analysis),
         params:
             script=script("analysis_tables"),
+            code=code("analysis_tables", ANALYSES[analysis].builder),
             spec=analysis_spec(analysis),
         shell:
             (
@@ -56,6 +57,7 @@ rule mutual_information_data_table:
         mem_mb=mutual_information_data_mem_mb,
     params:
         script=script("mutual_information_data_table"),
+        code=code("mutual_information_data_table"),
         spec=mutual_information_data_spec,
     shell:
         "python {params.script} {params.spec:q} --threads {threads} > {log} 2>&1"
@@ -77,6 +79,7 @@ rule learning_curve_table:
         mem_mb=1000,
     params:
         script=script("learning_curve_table"),
+        code=code("learning_curve_table"),
         spec=learning_curve_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"
@@ -98,6 +101,7 @@ rule gather_table:
         mem_mb=4000,
     params:
         script=script("gather_table"),
+        code=code("gather_table"),
         spec=gather_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"

@@ -20,6 +20,7 @@ rule pretrain_backbone:
         mem_mb=4000,
     params:
         script=script("pretrain_backbone"),
+        code=code("pretrain_backbone"),
         spec=pretrain_spec,
     shell:
         "python {params.script} {params.spec:q} --threads {threads} > {log} 2>&1"
@@ -41,6 +42,7 @@ rule init_backbone:
         mem_mb=4000,
     params:
         script=script("init_backbone"),
+        code=code("init_backbone"),
         spec=init_backbone_spec,
     shell:
         "python {params.script} {params.spec:q} > {log} 2>&1"

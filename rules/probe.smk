@@ -25,6 +25,7 @@ rule probe_run:
         mem_mb=probe_mem_mb,
     params:
         script=script("probe_run"),
+        code=code("probe_run"),
         spec=probe_spec,
     shell:
         (

@@ -25,6 +25,7 @@ rule train_run:
         mem_mb=train_mem_mb,
     params:
         script=script("train_run"),
+        code=code("train_run"),
         spec=train_spec,
     shell:
         (

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from modality_rl.analyses import ANALYSES
-from modality_rl.budgets import release_freed_memory_eagerly
+from modality_rl.allocator import release_freed_memory_eagerly
 from modality_rl.cli import Runtime, parse_job
 from modality_rl.devices import select_device
-from modality_rl.tables import build_tables, write_tables
+from modality_rl.tables import write_tables
+from modality_rl.tables.builders import build_tables
 
 
 @dataclass(frozen=True, kw_only=True)

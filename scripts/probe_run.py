@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from modality_rl import paths
 from modality_rl.analyses import DUMP_SECTIONS
-from modality_rl.budgets import release_freed_memory_eagerly
+from modality_rl.allocator import release_freed_memory_eagerly
 from modality_rl.cli import parse_job
 from modality_rl.devices import select_device
 from modality_rl.probes.gradients import GradientConfig

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import torch
 
-from modality_rl.budgets import release_freed_memory_eagerly
+from modality_rl.allocator import release_freed_memory_eagerly
 from modality_rl.cli import parse_job
 from modality_rl.devices import select_device
 from modality_rl.scores import load_reference_returns

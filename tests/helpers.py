@@ -160,9 +160,10 @@ def init_git_and_dvc_project(root: Path, configfile: str) -> Path:
 
 
 def workflow_rules(configfiles: tuple[str, ...] = ()) -> dict[str, dict]:
-    """{rule: {"runs": bool, "gpu": int, "shaped_memory": bool}} of the workflow as
-    Snakemake parses it, from Snakemake's API (its parsed rules are not public API, hence
-    `_workflow`). shaped_memory: mem_mb is a function of the job (the configured shapes)."""
+    """{rule: {"runs": bool, "gpu": int, "shaped_memory": bool, "code": bool}} of the
+    workflow as Snakemake parses it, from Snakemake's API (its parsed rules are not public
+    API, hence `_workflow`). shaped_memory: mem_mb is a function of the job (the configured
+    shapes); code: its params carry `code` (contract: code is an input)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, ResourceSettings, StorageSettings
 
@@ -174,7 +175,8 @@ def workflow_rules(configfiles: tuple[str, ...] = ()) -> dict[str, dict]:
         return {rule.name: {"runs": rule.shellcmd is not None,
                             "gpu": rule.resources["gpu"].value if "gpu" in rule.resources else 0,
                             "shaped_memory": "mem_mb" in rule.resources
-                                             and rule.resources["mem_mb"].is_evaluable()}
+                                             and rule.resources["mem_mb"].is_evaluable(),
+                            "code": "code" in rule.params.keys()}
                 for rule in workflow.rules}
 
 

@@ -9,9 +9,10 @@ import platform
 import pytest
 
 from helpers import load_config
-from modality_rl.budgets import (GRAM_MEMORY_MB, MARGIN, RUNNER_MIB, BodyShape, body_shape,
-                                 mutual_information_data_mb, probe_mb,
-                                 release_freed_memory_eagerly, table_mb, train_mb)
+from modality_rl.allocator import release_freed_memory_eagerly
+from modality_rl.probes import GRAM_MEMORY_MB
+from modality_rl.budgets import (MARGIN, RUNNER_MIB, BodyShape, body_shape,
+                                 mutual_information_data_mb, probe_mb, table_mb, train_mb)
 from modality_rl.runs import Run
 
 # Peak RSS (MiB) measured by bench/memory.py on CPU at the paper's shapes (bench/README.md,

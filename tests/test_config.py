@@ -94,6 +94,18 @@ def test_quick_preset_overrides_only_sizes_and_sources():
      "analysis epoch 41 of experiment 'no_context' (hopper) is 41, but the run has only 40"),
     ("experiments: {block_swap: {blocks: [0, 12]}}\n", "experiments.block_swap.blocks",
      "block 12 is not one of the random body's 12 blocks"),
+    # Files the configuration names, checked before a job could delete a good output:
+    ("backbones: {gpt2: {source: local, name: /no/such/gpt2}}\n", "backbones.gpt2.name",
+     "'/no/such/gpt2' is not a directory"),
+    ("backbones: {gpt2: {source: local, name: resources}}\n", "backbones.gpt2.name",
+     "'resources' holds no config.json; it must be a save_pretrained directory"),
+    ("backbones: {igpt: {source: local, name: resources/architectures/gpt2}}\n",
+     "backbones.igpt.name", "holds a 'gpt2' model (config.json model_type); this backbone "
+     "loads ['imagegpt']"),
+    ("backbones: {igpt: {source: architecture, name: resources, seed: 0}}\n",
+     "backbones.igpt.name", "'resources' holds no config.json"),
+    ("data: {d4rl: {local_dir: config.yaml}}\n", "data.d4rl.local_dir",
+     "'config.yaml' is not a directory"),
 ])
 def test_snakemake_stops_on_bad_config_naming_the_key(workflow_copy, override, key, problem):
     """A bad configuration stops Snakemake before it plans anything, in a few lines that

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections import Counter
 import subprocess
 import sys
 from modulefinder import ModuleFinder
@@ -20,8 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import (QUICK, REPO, copy_workflow, init_git_and_dvc_project, run_command,
-                     run_snakemake, same_checkpoints)
+from helpers import (QUICK, REPO, copy_workflow, init_git_and_dvc_project, load_config,
+                     run_command, run_snakemake, same_checkpoints)
+from modality_rl.runs import enumerate_runs
 
 STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures", "claims")
 # Everything the stages write: all DVC outs, none overlapping.
@@ -189,6 +191,49 @@ def test_snakemake_alone_makes_the_same_files_as_dvc_repro(quick_run, tmp_path):
     assert_up_to_date(quick_run)
 
 
+def planned(project: Path) -> Counter:
+    """{rule: jobs} of what a dry run of the quick preset would run."""
+    result = run_snakemake(project, *QUICK, "-n", timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Counter(re.findall(r"^rule (\w+):", result.stdout + result.stderr, re.M))
+
+
+@pytest.mark.slow
+def test_a_code_edit_reruns_exactly_the_jobs_whose_code_changed(quick_run):
+    """contract: code is an input. On the finished quick preset: a comment edit reruns
+    nothing; an edit to training code retrains every run and redoes all that reads them;
+    the break-it case (the paper tables' number format) reruns the paper-table jobs only,
+    and `dvc repro` then writes the new numbers (the figures stage alone)."""
+    training = quick_run / "src/modality_rl/training.py"
+    paper = quick_run / "src/modality_rl/tables/paper.py"
+    originals = {path: path.read_text() for path in (training, paper)}
+    try:
+        training.write_text(originals[training].replace(
+            "def masked_action_mse(", "# an edited comment\ndef masked_action_mse(", 1))
+        assert planned(quick_run) == Counter()
+        training.write_text(originals[training].replace("DEVICE_DATASET_SHARE = 0.25",
+                                                        "DEVICE_DATASET_SHARE = 0.5"))
+        rerun = planned(quick_run)
+        runs, probes = len(enumerate_runs(load_config("presets/quick.yaml"))), 30
+        assert rerun["train_run"] == runs and rerun["probe_run"] == probes, rerun
+        for rule in ("synthesize_dataset", "pretrain_backbone", "train_behaviour_policy"):
+            assert rule not in rerun, rule
+        assert {"cka_tables", "gather_table", "figure", "paper_table", "claims"} <= rerun.keys()
+        training.write_text(originals[training])
+        table4 = (quick_run / "results/paper_tables/table4.md").read_text()
+        paper.write_text(originals[paper].replace(":.1f}", ":.2f}"))
+        assert planned(quick_run) == Counter({"paper_table": 3, "configuration_table": 1})
+        assert stale_stages(quick_run) == ["figures"]
+        output = dvc(quick_run, "repro")
+        assert re.findall(r"Running stage '(\w+)'", output) == ["figures"], output[-2000:]
+        assert (quick_run / "results/paper_tables/table4.md").read_text() != table4
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
+        dvc(quick_run, "repro")
+    assert_up_to_date(quick_run)
+
+
 def copy_project(source: Path, target: Path) -> Path:
     """A full copy of a DVC project; the read-only cache is shared by hard links."""
     shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("cache"))
@@ -327,3 +372,31 @@ def test_hardlinked_cache_keeps_one_copy_and_the_pipelines_writes_never_touch_it
     assert md5(first) == first.parent.name + first.name  # the cached object is unchanged
     second = tmp_path / ".dvc/cache/files/md5" / md5(out)[:2] / md5(out)[2:]
     assert out.stat().st_ino == second.stat().st_ino
+
+
+def test_the_readmes_recipe_repairs_an_output_checked_out_from_a_corrupted_cache(tmp_path):
+    """README, "When things go wrong": `dvc checkout` copies a corrupted cache object
+    without a word; `dvc status` reports the output `not in cache`; `dvc fetch`, removing
+    the bad copy and `dvc checkout` restore it from the remote."""
+    project = tmp_path / "project"
+    (project / "results" / "runs").mkdir(parents=True)
+    run_command(project, "git", "init", "-q")
+    dvc(project, "init", "-q")
+    dvc(project, "remote", "add", "-d", "remote", str(tmp_path / "remote"))
+    metrics = project / "results" / "runs" / "metrics.csv"
+    metrics.write_text("epoch,return\n0,1.5\n")
+    dvc(project, "add", "results/runs")
+    dvc(project, "push")
+    (cached,) = [p for p in (project / ".dvc" / "cache").rglob("*")
+                 if p.is_file() and p.read_bytes() == metrics.read_bytes()]
+    cached.chmod(0o644)
+    cached.write_text("epoch,return\n0,9.9\n")  # same size, other bytes
+    shutil.rmtree(project / "results" / "runs")
+    dvc(project, "checkout")
+    assert metrics.read_text() == "epoch,return\n0,9.9\n"  # the upstream behaviour
+    assert "not in cache" in dvc(project, "status")
+    dvc(project, "fetch")
+    shutil.rmtree(project / "results" / "runs")
+    dvc(project, "checkout")
+    assert metrics.read_text() == "epoch,return\n0,1.5\n"
+    assert "Data and pipelines are up to date." in dvc(project, "status")

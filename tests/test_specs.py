@@ -30,7 +30,7 @@ from modality_rl.pretraining import PretrainConfig
 from modality_rl.probes.gradients import GradientConfig
 from modality_rl.runs import Run, run_settings
 from modality_rl.spec import SpecError, from_data, load_spec, schema_mismatch
-from modality_rl.tables import build_tables, builder_settings
+from modality_rl.tables.builders import build_tables, builder_settings
 from modality_rl.tables.cka import CkaSettings
 from modality_rl.training import AdamEps, EvaluationSettings, TrainConfig
 

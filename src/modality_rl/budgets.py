@@ -1,5 +1,5 @@
 """Memory of the jobs: each job kind's peak (MB) estimated from the configured shapes, for
-the `mem_mb` its rule declares; and glibc told to give freed memory back at once.
+the `mem_mb` its rule declares (the jobs give freed memory back at once: allocator).
 
 Snakemake runs at most as many jobs side by side as `--resources mem_mb=<the machine's>`
 allows, so a rule declares what its job can peak at. Each estimate adds the job's large
@@ -15,8 +15,6 @@ Imports no torch: the Snakefile plans with it.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import math
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from pathlib import Path
 
 from modality_rl.analyses import ANALYSES, analysed_runs, probe_sections
 from modality_rl.envs import env_spec
+from modality_rl.probes import GRAM_MEMORY_MB
 from modality_rl.runs import PRETRAINING_MODALITY, Run, pretrained_weights, swapped_block
 
 # Sizes are counted in MiB (as RSS is reported) and declared in Snakemake's mem_mb (1e6 B).
@@ -50,9 +49,6 @@ VMAP_OVERHEAD = 1.4  # vmap's per-sample gradients of a chunk, over their own si
 MINE_STATE_COPIES = 5.6  # a MINE parameter: itself, its gradient, Adam's two moments, activations
 TABLE_ROW_BYTES = 1100  # a row of a CKA or attention table in pandas (strings included)
 D4RL_TRANSITIONS = 1_000_000  # a D4RL v2 medium or expert file
-# The cosines' pass of the gradient probe holds at most this much of per-sample gradients
-# (probes.gradients.gradient_probe's default memory_mb).
-GRAM_MEMORY_MB = 2048
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,21 +231,3 @@ def mutual_information_data_mb(config: dict, env: str) -> int:
     estimators = 2 * 2 * config["probe"]["context_length"]
     return _declared(_mine_estimators(config, spec.act_dim, spec.obs_dim, estimators),
                      TORCH_JOB_MIB)
-
-
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-MMAP_THRESHOLD_BYTES = 1 << 20
-
-
-def release_freed_memory_eagerly() -> bool:
-    """Have glibc allocate every block of 1 MB or more with mmap, so that a freed tensor
-    goes back to the OS at once; True where it took (glibc), False elsewhere.
-
-    By default glibc raises its mmap threshold up to 32 MB as large blocks are freed; the
-    tensors below it then come from the heap, whose fragments stay resident: the
-    gradient probe grew from 4.5 to 7.9 GB over its ten chunks at GPT-2's shape, and a
-    job's peak was no longer its largest live set, which is what these budgets estimate.
-    """
-    name = ctypes.util.find_library("c")
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
-    return bool(mallopt and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))

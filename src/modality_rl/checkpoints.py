@@ -26,7 +26,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     except FileNotFoundError:
         raise
     except (EOFError, RuntimeError, pickle.UnpicklingError, OSError) as err:
-        raise damaged(path, "checkpoint", err or "the file is empty") from err
+        raise damaged(path, "checkpoint", err) from err
 
 
 def untrained_weights(recipe: str | os.PathLike) -> dict:

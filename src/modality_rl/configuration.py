@@ -6,12 +6,16 @@ relevant error as the key's dotted path and its problem in a line or two (Snakem
 `validate` prints the whole schema, some 600 lines); then the cross-references a schema
 cannot express: the experiment an analysis reads exists, its epochs are kept checkpoints
 of that experiment's runs in every configured env, every env has its evaluation targets
-and epochs, swapped blocks exist. Imports no torch: the Snakefile calls it.
+and epochs, swapped blocks exist; last, the files and directories it names (a job that
+found one missing would fail only after Snakemake had deleted the good outputs it
+replaces). Imports no torch: the Snakefile calls it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import jsonschema
 import yaml
@@ -50,7 +54,7 @@ def check_config(config: dict, schema_path: str | os.PathLike) -> None:
         jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is not None:
         raise ConfigError(f"config key {key_path(error.absolute_path)}: {error.message}")
-    for problem in reference_problems(config):
+    for problem in reference_problems(config) + path_problems(config):
         raise ConfigError(problem)
 
 
@@ -82,3 +86,52 @@ def reference_problems(config: dict) -> list[str]:
                 problems.append(f"config key analysis.{name}: {err}")
                 break
     return problems
+
+
+# The architectures (config.json `model_type`) a local weights directory may hold, by
+# the backbone that loads it.
+LOCAL_MODEL_TYPES = {"gpt2": ("gpt2",), "igpt": ("imagegpt",)}
+
+
+def weights_directory_problem(key: str, directory: str, model_types: tuple[str, ...],
+                              ) -> str | None:
+    """Why `directory` (config key `key`) is not a save_pretrained directory of one of
+    `model_types`, or None."""
+    path = Path(directory).expanduser()
+    if not path.is_dir():
+        return f"config key {key}: {directory!r} is not a directory"
+    config_json = path / "config.json"
+    try:
+        model_type = json.loads(config_json.read_text()).get("model_type")
+    except FileNotFoundError:
+        return (f"config key {key}: {directory!r} holds no config.json; it must be a "
+                "save_pretrained directory")
+    except (json.JSONDecodeError, AttributeError) as err:
+        return f"config key {key}: {config_json} is not a JSON object ({err})"
+    if model_type not in model_types:
+        return (f"config key {key}: {directory!r} holds a {model_type!r} model "
+                f"(config.json model_type); this backbone loads {list(model_types)}")
+    return None
+
+
+def path_problems(config: dict) -> list[str]:
+    """Every file or directory the configuration names that is not what it must be."""
+    problems = []
+    for name, backbone in config["backbones"].items():
+        source, key = backbone.get("source"), f"backbones.{name}.name"
+        if source == "local":
+            problems.append(weights_directory_problem(key, backbone["name"],
+                                                      LOCAL_MODEL_TYPES[name]))
+        elif source == "architecture" and not (Path(backbone["name"]) / "config.json").is_file():
+            problems.append(f"config key {key}: {backbone['name']!r} holds no config.json "
+                            "(the architecture to build with random weights)")
+    d4rl = config["data"]["d4rl"]
+    if config["data"]["source"] == "d4rl":
+        local = Path(d4rl["local_dir"]).expanduser()
+        if local.exists() and not local.is_dir():
+            problems.append(f"config key data.d4rl.local_dir: {d4rl['local_dir']!r} is not a "
+                            "directory")
+        if Path(d4rl["checksums"]).is_dir():
+            problems.append(f"config key data.d4rl.checksums: {d4rl['checksums']!r} is a "
+                            "directory, not a sha256sum list")
+    return [problem for problem in problems if problem]

@@ -18,6 +18,7 @@ import pandas as pd
 # What rebuilds each kind of file, for the error message.
 REBUILT_BY = {
     "dataset": "its data rule (fetch_d4rl_dataset or synthesize_dataset)",
+    "probe batch": "probe_batch: delete it, and it is drawn again from its dataset",
     "checkpoint": "train_run: delete the run's checkpoints directory, and the run retrains",
     "probe dump": "probe_run: delete the run's probe directory, and it is probed again",
     "metrics": "train_run: delete the run's metrics.csv, and the run retrains",
@@ -30,24 +31,33 @@ class InputError(RuntimeError):
 
 
 def damaged(path: str | os.PathLike, kind: str, problem: object) -> InputError:
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        problem = "the file is empty (0 bytes)"
+    elif isinstance(problem, BaseException) and not str(problem):
+        problem = type(problem).__name__  # EOFError() says nothing of its own
     return InputError(
         f"cannot read the {kind} {os.fspath(path)}: {problem}. It is damaged or was cut "
         f"short: delete it and rerun Snakemake, which rebuilds it with {REBUILT_BY[kind]} "
         "(or force that with `snakemake -f <the file>`).")
 
 
-@contextmanager
-def open_hdf5(path: str | os.PathLike, kind: str) -> Iterator:
-    """h5py.File(path, "r"), re-raising a damaged file's error with its path and the fix."""
+def open_hdf5_file(path: str | os.PathLike, kind: str):
+    """h5py.File(path, "r"), re-raising a damaged file's error (h5py's bare "truncated
+    file", "file signature not found") with its path and the fix."""
     import h5py
 
     try:
-        handle = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except FileNotFoundError:
         raise
     except OSError as err:
         raise damaged(path, kind, err) from err
-    with handle:
+
+
+@contextmanager
+def open_hdf5(path: str | os.PathLike, kind: str) -> Iterator:
+    """open_hdf5_file as a context: the file is closed after the block."""
+    with open_hdf5_file(path, kind) as handle:
         yield handle
 
 

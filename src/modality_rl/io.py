@@ -1,7 +1,9 @@
-"""File writing that never leaves a half-written output at the target path."""
+"""File writing that never leaves a half-written output at the target path, nor (after
+its next run) a temporary file beside it, and says where and why a write failed."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -15,19 +17,80 @@ from typing import Any
 CHUNK_BYTES = 1 << 20
 
 
+# `.<name>.tmp-<pid>`: the temporaries below; .gitignore and .dvcignore ignore the pattern.
+TEMPORARY = ".{name}.tmp-{pid}"
+
+
+class WriteError(OSError):
+    """Writing an output failed; the message names it and the free space left."""
+
+
+def temporary(target: Path) -> Path:
+    """This process's temporary for `target`, after removing any earlier writer's: a job
+    killed mid-write (kill -9, a node lost) leaves one, and Snakemake runs one job per
+    output at a time, so those are dead."""
+    for stale in target.parent.glob(TEMPORARY.format(name=target.name, pid="*")):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
+    return target.with_name(TEMPORARY.format(name=target.name, pid=os.getpid()))
+
+
+def free_space(directory: Path) -> str:
+    """How much room is left where `directory` is (its nearest existing parent)."""
+    while not directory.exists():
+        directory = directory.parent
+    usage = shutil.disk_usage(directory)
+    return f"{usage.free / 2**30:.2f} GiB of {usage.total / 2**30:.1f} GiB free on {directory}"
+
+
+# The file system refusing a write: no space, a file-size limit, a quota, a read-only or
+# failing disk.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
+# How libraries report those without an errno: torch.save's archive writer ("[enforce fail
+# at inline_container.cc] unexpected pos"), HDF5 ("unable to extend file properly,
+# errno = 27").
+WRITE_FAILURE_MARKS = ("inline_container", "PytorchStreamWriter", "unable to extend file",
+                       "file write failed")
+
+
+def is_write_failure(err: BaseException) -> bool:
+    """An error of the file system refusing a write (not, say, a download that failed
+    inside the same block)."""
+    if isinstance(err, WriteError):
+        return False  # already named
+    if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:
+        return True
+    return (type(err) in (RuntimeError, OSError)
+            and any(mark in str(err) for mark in WRITE_FAILURE_MARKS))
+
+
+def write_failed(target: Path, err: BaseException) -> WriteError:
+    reason = str(err) or type(err).__name__
+    return WriteError(f"writing {target} failed: {reason} ({free_space(target.parent)}; a "
+                      "full disk or a file-size limit (ulimit -f) stops writes this way)")
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it to `target` only on success.
 
     The temporary file lives in the same directory so the final `os.replace` is atomic.
-    On any exception it is removed and `target` is left untouched.
+    On any exception it is removed and `target` is left untouched; an error of the write
+    itself (is_write_failure) comes back as a WriteError naming `target` and the free
+    space.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp = temporary(target)
     try:
         yield tmp
         os.replace(tmp, target)
+    except (OSError, RuntimeError) as err:
+        if not is_write_failure(err):
+            raise
+        raise write_failed(target, err) from err
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -39,13 +102,17 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     publish cut short between the two renames leaves no half directory at `target`, so it
     can simply be repeated."""
     target = Path(target)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary(target)
+    tmp.mkdir()
     try:
         yield tmp
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
+    except (OSError, RuntimeError) as err:
+        if not is_write_failure(err):
+            raise
+        raise write_failed(target, err) from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -95,13 +162,22 @@ def remove_temporaries(directory: str | os.PathLike) -> list[Path]:
     """Remove the `.<name>.tmp-<pid>` files and directories that `atomic_path` and
     `atomic_directory` leave behind when their process is killed. Only call it while
     holding the lock of whatever writes into `directory`."""
-    removed = sorted(Path(directory).glob(".*.tmp-*"))
+    removed = sorted(Path(directory).glob(TEMPORARY.format(name="*", pid="*")))
     for path in removed:
         if path.is_dir():
             shutil.rmtree(path)
         else:
             path.unlink()
     return removed
+
+
+def write_torch(obj: Any, target: str | os.PathLike) -> None:
+    """torch.save through a file handle: from a path, torch names the archive's records
+    after the (temporary, per-process) file name, so equal tensors would differ in bytes."""
+    import torch
+
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
 
 
 def write_json(data: Any, target: str | os.PathLike) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from modality_rl import paths
-from modality_rl.io import ExclusiveLock, LockHeldError, atomic_path, remove_temporaries
+from modality_rl.io import ExclusiveLock, LockHeldError, remove_temporaries, write_torch
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,7 @@ class RunWorkspace:
 
     # -- the state -------------------------------------------------------------------
     def save(self, state: RunState) -> None:
-        with atomic_path(self.state_path) as tmp:
-            torch.save(vars(state), tmp)  # shallow: asdict would deep-copy every tensor
+        write_torch(vars(state), self.state_path)  # shallow: asdict would deep-copy tensors
 
     def load(self, checkpoint_epochs: tuple[int, ...]) -> RunState | None:
         """The saved state if it belongs to this run's settings and code and every epoch

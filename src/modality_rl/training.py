@@ -32,21 +32,18 @@ from modality_rl import paths
 from modality_rl.data.trajectories import load_trajectories, state_statistics
 from modality_rl.data.windows import WindowBatch, WindowSampler
 from modality_rl.evaluation import EvalConfig, Evaluator
-from modality_rl.io import atomic_directory, atomic_path, write_json
+from modality_rl.io import atomic_directory, atomic_path, write_json, write_torch
 from modality_rl.models.backbones import Dropout
 from modality_rl.models.decision_transformer import DecisionTransformer
 from modality_rl.models.factory import ModelConfig, build_decision_transformer
-from modality_rl.provenance import config_hash, source_digest
+from modality_rl.code import code_digest
+from modality_rl.provenance import config_hash
 from modality_rl.resume import RunState, RunWorkspace, random_states, restore_random_states
 from modality_rl.runs import Run, backbone_kind
 from modality_rl.scores import CONVENTIONS, ReferenceReturns
 from modality_rl.seeding import seed_everything
 from modality_rl.spec import to_data
 
-# The code a run's numbers depend on: a state saved by other code is not resumed.
-TRAINING_CODE = ("modality_rl.training", "modality_rl.evaluation", "modality_rl.env_pool",
-                 "modality_rl.envs", "modality_rl.data", "modality_rl.models",
-                 "modality_rl.scores", "modality_rl.seeding", "modality_rl.resume")
 # The dataset stays on the GPU when it takes at most this share of its free memory.
 DEVICE_DATASET_SHARE = 0.25
 
@@ -114,8 +111,10 @@ class RunSettings:
                                           attn_implementation)
 
     def fingerprint(self) -> str:
-        """What a resumable state must match: these settings and the training code."""
-        return config_hash({"settings": to_data(self), "code": source_digest(*TRAINING_CODE)})
+        """What a resumable state must match: these settings and the training code (this
+        module and what it imports, as syntax trees: a state saved by other code is not
+        resumed)."""
+        return config_hash({"settings": to_data(self), "code": code_digest([__file__])})
 
 
 def masked_action_mse(predicted: torch.Tensor, target: torch.Tensor,
@@ -297,8 +296,7 @@ class Trainer:
                 action_error = self.train_epoch(epoch) if epoch > 0 else None
                 self.metrics.append(self.evaluate(evaluator, epoch, action_error))
                 if epoch in self.schedule.checkpoint_epochs:
-                    with atomic_path(self.workspace.checkpoint_path(epoch)) as tmp:
-                        torch.save(self.model.state_dict(), tmp)
+                    write_torch(self.model.state_dict(), self.workspace.checkpoint_path(epoch))
                 self.save_state(epoch)
             self.publish(metrics_csv, checkpoints_dir)
         return self.metrics

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from modality_rl.budgets import Partition
+from typing import Any
 
 # The optional sections of a probe dump (probes.dump), in the order they are written.
 DUMP_SECTIONS = ("layers", "block_outputs", "attention", "pseudo_attention", "gradients")
@@ -30,8 +27,9 @@ class Analysis:
     # into the config schema's $defs), `experiment` aside: every key listed is required.
     # It names `epoch` (one epoch) or `epochs` (a list), the epochs it reads.
     config: str
-    # Floats one partition's job allocates beyond a bare process (budgets.Partition).
-    memory: Callable[[Partition], float]
+    # Floats one partition's job allocates beyond a bare process, from a budgets.Partition
+    # (not imported here: budgets imports this package).
+    memory: Callable[[Any], float]
     # The probe dump sections (DUMP_SECTIONS) it reads; a dump carries only the sections
     # its epoch's analyses read (the probe batch, `inputs`, is always written).
     sections: tuple[str, ...] = ()

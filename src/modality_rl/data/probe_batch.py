@@ -11,7 +11,7 @@ import numpy as np
 
 from modality_rl.data.trajectories import load_trajectories, state_statistics
 from modality_rl.data.windows import WindowBatch, WindowSampler
-from modality_rl.inputs import open_hdf5
+from modality_rl.inputs import damaged, open_hdf5
 from modality_rl.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -53,5 +53,8 @@ def make_probe_batch(dataset_path: str | os.PathLike, target: str | os.PathLike,
 
 
 def load_probe_batch(path: str | os.PathLike) -> WindowBatch:
-    with open_hdf5(path, "dataset") as f:
-        return WindowBatch(**{key: f[key][()] for key in WindowBatch.__dataclass_fields__})
+    with open_hdf5(path, "probe batch") as f:
+        try:
+            return WindowBatch(**{key: f[key][()] for key in WindowBatch.__dataclass_fields__})
+        except (KeyError, OSError) as err:
+            raise damaged(path, "probe batch", err) from err

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from modality_rl.inputs import open_hdf5
+from modality_rl.inputs import damaged, open_hdf5
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,11 @@ def split_trajectories(arrays: dict[str, np.ndarray]) -> list[Trajectory]:
 
 def load_trajectories(path: str | os.PathLike) -> list[Trajectory]:
     with open_hdf5(path, "dataset") as f:
-        arrays = {key: f[key][()] for key in
-                  ("observations", "actions", "rewards", "terminals", "timeouts")}
+        try:
+            arrays = {key: f[key][()] for key in
+                      ("observations", "actions", "rewards", "terminals", "timeouts")}
+        except (KeyError, OSError) as err:  # a missing key, or data cut short inside
+            raise damaged(path, "dataset", err) from err
     return split_trajectories(arrays)
 
 

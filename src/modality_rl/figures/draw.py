@@ -87,9 +87,11 @@ def draw_figure(panels: list[Panel], tables: list[dict[str, pd.DataFrame]],
 
 
 def save_figure(fig: Figure, pdf: str | os.PathLike, png: str | os.PathLike) -> None:
-    for target in (pdf, png):
+    # No creation date in the PDF: the same tables give the same bytes (PNGs carry none).
+    for target, metadata in ((pdf, {"CreationDate": None}), (png, None)):
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=os.path.splitext(target)[1][1:], dpi=150)
+            fig.savefig(tmp, format=os.path.splitext(target)[1][1:], dpi=150,
+                        metadata=metadata)
     plt.close(fig)
 
 

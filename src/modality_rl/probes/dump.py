@@ -7,7 +7,8 @@ section that is not there raises MissingSectionError naming the file, the sectio
 the analyses whose epochs it is written at.
 
     attrs                 run (experiment, model, env, dataset, seed), epoch, checkpoint,
-                          checkpoint_sha256, config_hash, code_version, n_blocks, width,
+                          checkpoint_sha256, config_hash, code (modality_rl.code's digest
+                          of the probe's code), n_blocks, width,
                           layers (JSON list, forward order), tokens (JSON list),
                           sections (JSON list of the sections written)
     inputs/<key>          the probe batch: states, actions, rewards, returns_to_go,
@@ -33,6 +34,7 @@ import numpy as np
 
 from modality_rl.analyses import DUMP_SECTIONS, section_writers
 from modality_rl.data.windows import WindowBatch
+from modality_rl.inputs import damaged, open_hdf5_file
 from modality_rl.io import atomic_path
 
 # The last step's tokens, in sequence order: offsets -3, -2, -1 (paper Appendix D.1).
@@ -97,15 +99,22 @@ def write_probe_dump(target: str | os.PathLike, batch: WindowBatch,
 
 
 class ProbeDump:
-    """Read access to one dump: `with ProbeDump(path) as dump: dump.layer('0.ln_1', 'state')`."""
+    """Read access to one dump: `with ProbeDump(path) as dump: dump.layer('0.ln_1', 'state')`.
+    A damaged dump (cut short, unreadable, missing what its attributes promise) raises
+    inputs.InputError naming the file and how to rebuild it."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
-        self._file = h5py.File(self.path, "r")
-        self.attrs = dict(self._file.attrs)
-        self.layer_names: list[str] = json.loads(self.attrs["layers"])
-        self.tokens: list[str] = json.loads(self.attrs["tokens"])
-        self.n_blocks = int(self.attrs["n_blocks"])
+        self._file = open_hdf5_file(self.path, "probe dump")
+        try:
+            self.attrs = dict(self._file.attrs)
+            self.layer_names: list[str] = json.loads(self.attrs["layers"])
+            self.tokens: list[str] = json.loads(self.attrs["tokens"])
+            self.n_blocks = int(self.attrs["n_blocks"])
+        except (KeyError, ValueError, OSError) as err:
+            self._file.close()
+            raise damaged(self.path, "probe dump",
+                          f"its attributes are unreadable ({err!r})") from err
         self.sections = [s for s in DUMP_SECTIONS if s in self._file]
 
     def __enter__(self) -> ProbeDump:
@@ -114,8 +123,15 @@ class ProbeDump:
     def __exit__(self, *exc) -> None:
         self._file.close()
 
+    def _read(self, key: str, index=()) -> np.ndarray:
+        """One array of the dump (or `index` of it), its damage named."""
+        try:
+            return self._file[key][index]
+        except (KeyError, OSError) as err:
+            raise damaged(self.path, "probe dump", f"cannot read {key!r} ({err})") from err
+
     def inputs(self) -> WindowBatch:
-        return WindowBatch(**{key: self._file[f"inputs/{key}"][()]
+        return WindowBatch(**{key: self._read(f"inputs/{key}")
                               for key in WindowBatch.__dataclass_fields__})
 
     def section(self, section: str) -> h5py.Group:
@@ -132,19 +148,25 @@ class ProbeDump:
         """(N, width) activation of layer `name` at the last step's `token`."""
         if token not in self.tokens:
             raise KeyError(f"unknown token {token!r}; dumps hold {self.tokens}")
-        return self.section("layers")[name][:, self.tokens.index(token)]
+        self.section("layers")
+        return self._read(f"layers/{name}", (slice(None), self.tokens.index(token)))
 
     def block_output(self, block: int) -> np.ndarray:
-        return self.section("block_outputs")[str(block)][()]
+        self.section("block_outputs")
+        return self._read(f"block_outputs/{block}")
 
     def attention(self, block: int) -> np.ndarray:
-        return self.section("attention")[str(block)][()]
+        self.section("attention")
+        return self._read(f"attention/{block}")
 
     def pseudo_attention(self, block: int) -> np.ndarray:
-        return self.section("pseudo_attention")[str(block)][()]
+        self.section("pseudo_attention")
+        return self._read(f"pseudo_attention/{block}")
 
     def gradients(self) -> GradientProbe:
-        g = self.section("gradients")
-        return GradientProbe(sample_norms=g["sample_norms"][()], cosines=g["cosines"][()],
-                             parameter_names=[n.decode() for n in g["parameter_names"][()]],
-                             parameter_norms=g["parameter_norms"][()])
+        self.section("gradients")
+        return GradientProbe(sample_norms=self._read("gradients/sample_norms"),
+                             cosines=self._read("gradients/cosines"),
+                             parameter_names=[n.decode() for n in
+                                              self._read("gradients/parameter_names")],
+                             parameter_norms=self._read("gradients/parameter_norms"))

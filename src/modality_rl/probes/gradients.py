@@ -42,7 +42,7 @@ import torch
 from torch.func import functional_call, grad, vmap
 from tqdm import tqdm
 
-from modality_rl.budgets import GRAM_MEMORY_MB
+from modality_rl.probes import GRAM_MEMORY_MB
 from modality_rl.data.windows import WindowBatch
 from modality_rl.models.decision_transformer import DecisionTransformer, block_parameter_sets
 from modality_rl.probes.dump import GradientProbe

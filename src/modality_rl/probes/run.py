@@ -14,7 +14,8 @@ from modality_rl.io import sha256_file
 from modality_rl.probes.activations import ACTIVATION_SECTIONS, record_activations
 from modality_rl.probes.dump import write_probe_dump
 from modality_rl.probes.gradients import GradientConfig, gradient_probe
-from modality_rl.provenance import code_version, config_hash
+from modality_rl.code import code_digest
+from modality_rl.provenance import config_hash
 from modality_rl.spec import to_data
 from modality_rl.training import RunSettings
 
@@ -53,6 +54,6 @@ def probe_checkpoint(settings: RunSettings, epoch: int, checkpoint: str | os.Pat
              "checkpoint_sha256": sha256_file(checkpoint),
              "config_hash": config_hash({"settings": to_data(settings),
                                          "gradients": to_data(gradients)}),
-             "code_version": code_version(), "probe_batch": os.fspath(probe_batch)}
+             "code": code_digest([__file__]), "probe_batch": os.fspath(probe_batch)}
     write_probe_dump(target, batch, activations, gradient_result, attrs, sections)
     log.info("wrote %s", target)
