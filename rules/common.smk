@@ -55,7 +55,7 @@ wildcard_constraints:
     env="|".join(config["envs"]),
     dataset="medium|random|expert",
     experiment="|".join(config["experiments"]),
-    model=r"random|gpt2|igpt|igpt_native|gpt2_block\d+",
+    model=r"[a-z0-9_]+",
     seed=r"\d+",
     epoch=r"\d+",
 

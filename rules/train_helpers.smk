@@ -8,7 +8,7 @@ from modality_rl.runs import run_settings
 def settings_of(run):
     """runs.run_settings of one run, with the configured weights' locations (also the
     settings a probe job rebuilds the run's model from)."""
-    locations = {w: pretrained_location(w) for w in PRETRAINING_MODALITY}
+    locations = {w: pretrained_location(w) for w in bodies.weights_of(config, run.model)}
     return canonical(run_settings(config, run, locations, checkpoint_epochs(config, run)))
 
 

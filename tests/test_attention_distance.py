@@ -42,8 +42,8 @@ def test_original_method_averages_over_all_entries_of_the_pseudo_head():
 
 def test_pseudo_head_masks_after_softmax_as_the_released_code_did():
     width, tokens = 2, 3
-    c_attn = torch.zeros(1, tokens, 3 * width)  # q = k = 0: uniform softmax over all keys
-    pseudo = pseudo_single_head_attention(c_attn, width)[0]
+    query = key = torch.zeros(1, tokens, width)  # q = k = 0: uniform softmax over all keys
+    pseudo = pseudo_single_head_attention(query, key)[0]
     assert torch.allclose(pseudo, torch.tril(torch.full((tokens, tokens), 1 / tokens)))
     assert pseudo[0].sum() == pytest.approx(1 / 3)  # rows no longer sum to one
 

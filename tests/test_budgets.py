@@ -10,7 +10,9 @@ import pytest
 
 from helpers import load_config
 from modality_rl.allocator import release_freed_memory_eagerly
+from modality_rl.models.families import Family
 from modality_rl.probes import GRAM_MEMORY_MB
+from modality_rl.bodies import BodyConfigError
 from modality_rl.budgets import (MARGIN, RUNNER_MIB, BodyShape, body_shape,
                                  mutual_information_data_mb, probe_mb, table_mb, train_mb)
 from modality_rl.runs import Run
@@ -120,9 +122,14 @@ def test_budgets_grow_with_the_shapes_and_counts(key, larger):
     assert expected <= grown, (key, grown)
 
 
+def gpt2_shape(n_layer: int, n_embd: int, n_head: int, activation: str) -> BodyShape:
+    return BodyShape(family=Family, config=Family.shape_config(
+        n_layer=n_layer, n_embd=n_embd, n_head=n_head, activation=activation))
+
+
 def test_a_bigger_body_needs_more_for_training_and_probing():
-    small = BodyShape(n_layer=3, n_embd=128, n_head=1, activation="relu")
-    large = BodyShape(n_layer=12, n_embd=768, n_head=12, activation="gelu_new")
+    small = gpt2_shape(3, 128, 1, "relu")
+    large = gpt2_shape(12, 768, 12, "gelu_new")
     assert small.block_parameters < large.block_parameters
     assert large.block_parameters == 12 * 7_087_872  # GPT-2's blocks: 85.05 M parameters
     tiny, paper = load_config("presets/quick.yaml"), load_config()
@@ -134,25 +141,29 @@ def test_a_bigger_body_needs_more_for_training_and_probing():
 
 def test_body_shapes_come_from_where_the_weights_come_from(tmp_path):
     config = load_config()
-    gpt2 = BodyShape(n_layer=12, n_embd=768, n_head=12, activation="gelu_new")
-    assert body_shape(config, "random") == BodyShape(n_layer=12, n_embd=768, n_head=1,
-                                                     activation="relu")
+    assert body_shape(config, "random").dims == (12, 768, 1, "relu")
     assert body_shape(config, "gpt2_block3") == body_shape(config, "random")
-    assert body_shape(config, "gpt2") == gpt2
-    assert body_shape(config, "igpt") == BodyShape(n_layer=24, n_embd=512, n_head=8,
-                                                   activation="quick_gelu")
-    assert body_shape(config, "igpt_native") == body_shape(config, "igpt")
+    assert body_shape(config, "gpt2").dims == (12, 768, 12, "gelu_new")  # the pinned config
+    assert body_shape(config, "igpt").dims == (24, 512, 8, "quick_gelu")
+    assert body_shape(config, "igpt").family.model_class == "GPT2Model"  # the paper's iGPT
+    config["backbones"]["igpt_native"] = {**config["backbones"]["igpt"], "load_as": "imagegpt"}
+    native = body_shape(config, "igpt_native")
+    assert native.dims == body_shape(config, "igpt").dims
+    assert native.block_parameters == body_shape(config, "igpt").block_parameters - 24 * 2 * 512
     quick = load_config("presets/quick.yaml")  # source: pretrain, the pipeline's own
-    assert body_shape(quick, "igpt") == BodyShape(n_layer=6, n_embd=64, n_head=4,
-                                                  activation="quick_gelu")
+    assert body_shape(quick, "igpt").dims == (6, 64, 4, "quick_gelu")
+    assert body_shape(quick, "gpt2").dims == (3, 128, 4, "gelu_new")
     (tmp_path / "config.json").write_text(json.dumps(
-        {"n_layer": 2, "n_embd": 32, "n_head": 2, "activation_function": "relu"}))
-    config["backbones"]["gpt2"] = {"source": "local", "name": str(tmp_path)}
-    assert body_shape(config, "gpt2") == BodyShape(n_layer=2, n_embd=32, n_head=2,
-                                                   activation="relu")
-    # A local directory a rule has not built yet: the architecture's shape.
-    config["backbones"]["gpt2"]["name"] = str(tmp_path / "not_yet")
-    assert body_shape(config, "gpt2") == gpt2
+        {"model_type": "gpt_neox", "num_hidden_layers": 2, "hidden_size": 32,
+         "num_attention_heads": 2, "intermediate_size": 64, "hidden_act": "gelu"}))
+    config["backbones"]["pythia"] = {"source": "local", "name": str(tmp_path)}
+    pythia = body_shape(config, "pythia")
+    assert pythia.dims == (2, 32, 2, "gelu") and pythia.hooked_layers == 18
+    assert pythia.block_parameters == 2 * (4 * 32 * 32 + 4 * 32 + 2 * 32 * 64 + 64 + 32 + 4 * 32)
+    # A local directory that is not there stops the plan (configuration.path_problems).
+    config["backbones"]["pythia"]["name"] = str(tmp_path / "not_yet")
+    with pytest.raises(BodyConfigError, match=r"backbones.pythia.name: .*not_yet"):
+        body_shape(config, "pythia")
 
 
 def test_freed_memory_is_released_eagerly_under_glibc():

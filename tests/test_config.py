@@ -71,12 +71,14 @@ def test_quick_preset_overrides_only_sizes_and_sources():
     for path, value in leaves(load("presets/quick.yaml")):
         is_size = isinstance(value, (int, float)) or (
             isinstance(value, list) and all(isinstance(v, int) or v == "final" for v in value))
-        assert is_size or path[-1] == "source", f"{'.'.join(path)} is neither a size nor a source"
+        is_source = path[-1] in ("source", "modality")  # modality: what a stand-in learns
+        assert is_size or is_source, f"{'.'.join(path)} is neither a size nor a source"
 
 
 @pytest.mark.parametrize("override, key, problem", [
     ("envs: [hopper, ant]\n", "envs.1", "'ant' is not one of"),
-    ("models: [random, bert]\n", "models.1", "'bert' is not one of"),
+    ("models: [random, bert]\n", "models", "'bert' is not a key of backbones, whose entry "
+     "of a model's name is its body"),
     ("probe: {batch_size: -3}\n", "probe.batch_size", "-3 is less than the minimum of 1"),
     ("training: {steps_per_epoch: many}\n", "training.steps_per_epoch",
      "'many' is not of type 'integer'"),
@@ -93,15 +95,23 @@ def test_quick_preset_overrides_only_sizes_and_sources():
     ("analysis: {attention_distance: {epochs: [0, 41]}}\n", "analysis.attention_distance",
      "analysis epoch 41 of experiment 'no_context' (hopper) is 41, but the run has only 40"),
     ("experiments: {block_swap: {blocks: [0, 12]}}\n", "experiments.block_swap.blocks",
-     "block 12 is not one of the random body's 12 blocks"),
+     "block 12 is not one of the 12 blocks both the receiver backbones.random and the donor "
+     "backbones.gpt2 have"),
+    ("experiments: {block_swap: {donor: igpt}}\n", "experiments.block_swap",
+     "the donor backbones.igpt is 512 wide, the receiver backbones.random 768"),
+    ("backbones: {tiny: {source: random, architecture: llama, n_layer: 2, n_embd: 768, "
+     "n_head: 1}}\nexperiments: {block_swap: {receiver: tiny}}\n", "experiments.block_swap",
+     "the donor backbones.gpt2 has gpt2 blocks (GPT2Model), the receiver backbones.tiny "
+     "llama blocks (LlamaModel)"),
+    ("models: [random, gpt2_block3]\nbackbones: {gpt2_block3: {n_layer: 1, n_embd: 8, "
+     "n_head: 1}}\n", "backbones.gpt2_block3", "may not end in _block<b>"),
     # Files the configuration names, checked before a job could delete a good output:
     ("backbones: {gpt2: {source: local, name: /no/such/gpt2}}\n", "backbones.gpt2.name",
      "'/no/such/gpt2' is not a directory"),
     ("backbones: {gpt2: {source: local, name: resources}}\n", "backbones.gpt2.name",
      "'resources' holds no config.json; it must be a save_pretrained directory"),
-    ("backbones: {igpt: {source: local, name: resources/architectures/gpt2}}\n",
-     "backbones.igpt.name", "holds a 'gpt2' model (config.json model_type); this backbone "
-     "loads ['imagegpt']"),
+    ("models: [random, mine]\nbackbones: {mine: {source: architecture, name: resources/"
+     "bert, seed: 0}}\n", "backbones.mine.name", "'resources/bert' is not a directory"),
     ("backbones: {igpt: {source: architecture, name: resources, seed: 0}}\n",
      "backbones.igpt.name", "'resources' holds no config.json"),
     ("data: {d4rl: {local_dir: config.yaml}}\n", "data.d4rl.local_dir",
@@ -180,3 +190,16 @@ def test_a_local_run_bounds_the_memory_of_concurrent_jobs_by_the_machines(workfl
                                "--resources", "gpu=2", *extra, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
         assert f'mem_mb=Resource("mem_mb", {bound})' in result.stdout + result.stderr
+
+
+def test_an_unsupported_architecture_stops_the_plan_naming_the_supported_ones(workflow_copy):
+    body = workflow_copy / "bert"
+    body.mkdir()
+    (body / "config.json").write_text('{"model_type": "bert", "hidden_size": 8}')
+    (workflow_copy / "bad.yaml").write_text(
+        "models: [random, mine]\nbackbones: {mine: {source: local, name: bert}}\n")
+    result = run_snakemake(workflow_copy, "-n", "--cores", "1", "--configfile", "bad.yaml")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Job stats" not in output
+    assert ("config key backbones.mine: model_type 'bert' has no adapter; supported: "
+            "['gpt2', 'gpt_neo', 'gpt_neox', 'imagegpt', 'llama', 'qwen2']") in output, output

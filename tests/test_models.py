@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from helpers import PAPER_DROPOUT, load_config
-from modality_rl.models.backbones import (BackboneUnavailableError, RandomBodyConfig,
-                                          block_swap_body, pretrained_body, random_body)
+from modality_rl.models.backbones import (BackboneUnavailableError, PretrainedLocation,
+                                          RandomBodyConfig, block_swap_body, pretrained_body,
+                                          random_body)
 from modality_rl.models.decision_transformer import DecisionTransformer, block_parameter_sets
 
 TINY = RandomBodyConfig(n_layer=3, n_embd=32, n_head=1, activation="relu")
@@ -15,6 +16,10 @@ BLOCK_LAYERS = ["ln_1", "attn", "attn.c_attn", "attn.c_proj", "attn.attn_dropout
 PARAMETER_SETS = ["ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
                   "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias",
                   "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"]
+
+
+def at(path, load_as=None) -> PretrainedLocation:
+    return PretrainedLocation(name_or_path=str(path), load_as=load_as)
 
 
 def tiny_dt(body=None, state_dim=11, act_dim=3):
@@ -111,7 +116,7 @@ def test_locally_saved_gpt2_loads_through_from_pretrained(saved_gpt2):
     from transformers import GPT2LMHeadModel
 
     reference = GPT2LMHeadModel.from_pretrained(saved_gpt2).transformer
-    body = pretrained_body("gpt2", saved_gpt2, PAPER_DROPOUT)
+    body = pretrained_body("gpt2", at(saved_gpt2), PAPER_DROPOUT)
     for name, value in reference.h.state_dict().items():
         torch.testing.assert_close(body.h.state_dict()[name], value, msg=name)
     assert body.config.n_head == 4 and body.h[0].mlp.dropout.p == 0.2
@@ -121,7 +126,7 @@ def test_locally_saved_gpt2_loads_through_from_pretrained(saved_gpt2):
 def test_the_unused_token_embedding_is_dropped_without_drawing_random_numbers(saved_gpt2):
     """The DT feeds embeddings, never token ids: a checkpoint does not carry the body's
     wte, and dropping it leaves the random state, so the DT's own init is unchanged."""
-    body = pretrained_body("gpt2", saved_gpt2, PAPER_DROPOUT)
+    body = pretrained_body("gpt2", at(saved_gpt2), PAPER_DROPOUT)
     assert body.wte.weight.shape[0] == 50  # the saved model's vocabulary
     torch.manual_seed(5)
     state = torch.get_rng_state()
@@ -138,13 +143,13 @@ def test_igpt_weights_go_into_gpt2_blocks(saved_igpt):
     from transformers import ImageGPTForCausalImageModeling
 
     reference = ImageGPTForCausalImageModeling.from_pretrained(saved_igpt).transformer
-    body = pretrained_body("igpt", saved_igpt, PAPER_DROPOUT)
+    body = pretrained_body("igpt", at(saved_igpt), PAPER_DROPOUT)
     assert type(body.h[0].ln_1).__name__ == "LayerNorm" and len(body.h) == 6
     torch.testing.assert_close(body.h[2].ln_1.weight, reference.h[2].ln_1.weight)
     assert not body.h[2].ln_1.bias.any()  # ImageGPT's norm has no bias: it starts at 0
     torch.testing.assert_close(body.h[2].attn.c_attn.weight, reference.h[2].attn.c_attn.weight)
     assert body.config.activation_function == "quick_gelu"
-    native = pretrained_body("igpt_native", saved_igpt, PAPER_DROPOUT)
+    native = pretrained_body("igpt_native", at(saved_igpt, "imagegpt"), PAPER_DROPOUT)
     assert type(native.h[0].ln_1).__name__ == "ImageGPTLayerNorm"
     model = tiny_dt(native).eval()
     assert len(block_parameter_sets(model)) == 6 * 10  # no norm biases
@@ -153,7 +158,7 @@ def test_igpt_weights_go_into_gpt2_blocks(saved_igpt):
 
 @pytest.mark.parametrize("block", [0, 1, 2])
 def test_block_swap_copies_block_b_only(saved_gpt2, block):
-    donor = pretrained_body("gpt2", saved_gpt2, PAPER_DROPOUT)
+    donor = pretrained_body("gpt2", at(saved_gpt2), PAPER_DROPOUT)
     torch.manual_seed(0)
     reference = random_body(TINY, PAPER_DROPOUT)
     torch.manual_seed(0)
@@ -169,7 +174,7 @@ def test_block_swap_copies_block_b_only(saved_gpt2, block):
 
 def test_missing_weights_offline_name_the_model_and_the_remedies(tmp_path):
     with pytest.raises(BackboneUnavailableError) as error:
-        pretrained_body("gpt2", tmp_path / "no-such-model", PAPER_DROPOUT)
+        pretrained_body("gpt2", at(tmp_path / "no-such-model"), PAPER_DROPOUT)
     message = str(error.value)
     assert "gpt2" in message and "no-such-model" in message
     assert "source: local" in message and "source: pretrain" in message

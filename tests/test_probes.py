@@ -11,7 +11,7 @@ from modality_rl.metrics.parameter_change import block_parameters, parameter_cha
 from modality_rl.probes.activations import (ACTIVATION_SECTIONS, HOOKED_LAYERS, layer_names,
                                             record_activations)
 from modality_rl.probes.dump import MissingSectionError, ProbeDump, write_probe_dump
-from modality_rl.probes.gradients import (BLOCKS_PREFIX, GradientConfig, _clip_scale, _loss,
+from modality_rl.probes.gradients import (GradientConfig, _clip_scale, _loss,
                                           _vmap_gradients, gradient_probe, parameter_groups)
 from modality_rl.runs import Run
 from modality_rl.training import batch_tensors
@@ -116,8 +116,9 @@ def one_pass_gradient_probe(model, batch, cfg: GradientConfig
                                         for k, v in t.items()}, trainable)
         scale = _clip_scale(sum(g.flatten(1).pow(2).sum(dim=1) for g in grads.values()),
                             cfg.max_norm)
+        prefix = model.family.blocks_prefix()
         gradients = torch.cat([g.flatten(1) for n, g in grads.items()
-                               if n.startswith(BLOCKS_PREFIX)], dim=1) * scale[:, None]
+                               if n.startswith(prefix)], dim=1) * scale[:, None]
         norms.append(gradients.norm(dim=1))
         kept.append(gradients[:max(0, cfg.cosine_samples - start)])
     kept_gradients = torch.cat(kept)
@@ -156,7 +157,7 @@ def test_two_pass_gradient_probe_equals_the_one_pass_probe_in_train_mode(max_nor
 
 def test_parameter_groups_cover_the_blocks_in_order_within_the_budget():
     model = tiny_decision_transformer(n_layer=2, n_embd=16)
-    names = [n for n, _ in model.named_parameters() if n.startswith(BLOCKS_PREFIX)]
+    names = [n for n, _ in model.named_parameters() if n.startswith(model.family.blocks_prefix())]
     sizes = dict((n, p.numel() * 4 * 10 / 2**20) for n, p in model.named_parameters())
     for memory_mb in (0.0, 0.05, 0.2, 1e9):
         groups = parameter_groups(model, 10, memory_mb)

@@ -60,12 +60,15 @@ def test_run_settings_follow_the_paper():
 
 def test_adam_eps_follows_whether_the_body_was_pretrained():
     """The released code: eps 1e-8 for a random body (block swap included), 1e-6 otherwise."""
-    training = from_data(RunSettings, run_settings(
-        load_config(), Run(experiment="main", model="random", env="hopper", dataset="medium",
-                           seed=1), {}, [])).training
-    model = torch.nn.Linear(2, 2)
-    eps = {name: make_optimizer(model, training, name)[0].param_groups[0]["eps"]
-           for name in ("random", "gpt2_block3", "gpt2", "igpt")}
+    config, model = load_config(), torch.nn.Linear(2, 2)
+    locations = {w: {"name_or_path": w} for w in ("gpt2", "igpt")}
+    eps = {}
+    for name in ("random", "gpt2_block3", "gpt2", "igpt"):
+        experiment = "block_swap" if "block" in name else "main"
+        run = Run(experiment=experiment, model=name, env="hopper", dataset="medium", seed=1)
+        settings = from_data(RunSettings, run_settings(config, run, locations, []))
+        optimizer, _ = make_optimizer(model, settings.training, settings.model.is_pretrained)
+        eps[name] = optimizer.param_groups[0]["eps"]
     assert eps == {"random": 1e-8, "gpt2_block3": 1e-8, "gpt2": 1e-6, "igpt": 1e-6}
 
 

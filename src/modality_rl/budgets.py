@@ -15,15 +15,15 @@ Imports no torch: the Snakefile plans with it.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from modality_rl.analyses import ANALYSES, analysed_runs, probe_sections
+from modality_rl.bodies import backbone_of, body_config
 from modality_rl.envs import env_spec
+from modality_rl.models.families import Family
 from modality_rl.probes import GRAM_MEMORY_MB
-from modality_rl.runs import PRETRAINING_MODALITY, Run, pretrained_weights, swapped_block
+from modality_rl.runs import Run
 
 # Sizes are counted in MiB (as RSS is reported) and declared in Snakemake's mem_mb (1e6 B).
 MIB = 2**20
@@ -35,10 +35,6 @@ TABLE_JOB_MIB = 130  # a job process that imported pandas and h5py, not torch
 # parses the workflow and starts the job from there: 200 MiB measured (the quick preset's
 # and the paper's DAG). Declared on top, so that sbatch --mem holds both.
 RUNNER_MIB = 250
-# The architectures' shapes and MLP activations (their config.json) where the weights
-# come from the hub; the pipeline's own pre-trained stand-ins use the same activations.
-ARCHITECTURES = {"gpt2": (12, 768, 12, "gelu_new"), "igpt": (24, 512, 8, "quick_gelu")}
-HOOKED_WIDTHS = 17  # the nine hooked modules' widths, in units of n_embd (probes.activations)
 # Activations a GPT-2 block keeps for its backward pass, per token: n_embd-wide tensors
 # (by MLP activation: gelu_new keeps the most for its backward), and ATTENTION_MAPS
 # (tokens x tokens) maps per head. Fitted to the training jobs of the random, gpt2 and
@@ -53,16 +49,45 @@ D4RL_TRANSITIONS = 1_000_000  # a D4RL v2 medium or expert file
 
 @dataclass(frozen=True, kw_only=True)
 class BodyShape:
-    n_layer: int
-    n_embd: int
-    n_head: int
-    activation: str
+    """A body as planning sees it: its family's adapter and its config.json keys."""
+
+    family: type[Family]
+    config: dict
+
+    @property
+    def n_layer(self) -> int:
+        return self.family.size(self.config, "n_layer")
+
+    @property
+    def n_embd(self) -> int:
+        return self.family.size(self.config, "n_embd")
+
+    @property
+    def n_head(self) -> int:
+        return self.family.size(self.config, "n_head")
+
+    @property
+    def activation(self) -> str:
+        return self.config.get(self.family.keys["activation"]) or self.family.default_activation
+
+    @property
+    def dims(self) -> tuple[int, int, int, str]:
+        return self.n_layer, self.n_embd, self.n_head, self.activation
 
     @property
     def block_parameters(self) -> int:
-        """12 d^2 + 13 d per GPT-2 block: attention 4 d^2 + 4 d, MLP 8 d^2 + 5 d, norms 4 d."""
-        d = self.n_embd
-        return self.n_layer * (12 * d * d + 13 * d)
+        """Every block's parameters (12 d^2 + 13 d each for GPT-2; families.Family)."""
+        return self.n_layer * self.family.block_parameters(self.config)
+
+    @property
+    def hooked_layers(self) -> int:
+        """The modules the probes hook, over all blocks (108 for GPT-2's 12 blocks)."""
+        return self.n_layer * len(self.family.hooked)
+
+    @property
+    def hooked_width(self) -> int:
+        """One block's hooked outputs' widths, summed (17 d for GPT-2)."""
+        return self.family.hooked_width(self.config)
 
     def parameters(self, max_episode_steps: int) -> int:
         """The whole Decision Transformer: the blocks, the time embedding, the frozen
@@ -78,25 +103,10 @@ class BodyShape:
 
 
 def body_shape(config: dict, model: str) -> BodyShape:
-    """The body a model trains: backbones.random for random and block-swap models, the
-    pipeline's pre-training config (source: pretrain), a local directory's config.json
-    where it exists already, else the architecture's shape."""
-    if model == "random" or swapped_block(model) is not None:
-        random = config["backbones"]["random"]
-        return BodyShape(n_layer=random["n_layer"], n_embd=random["n_embd"],
-                         n_head=random["n_head"], activation=random["activation"])
-    (weights,) = pretrained_weights(model)
-    n_layer, n_embd, n_head, activation = ARCHITECTURES[weights]
-    backbone = config["backbones"][weights]
-    local = Path(backbone.get("name", "")).expanduser() / "config.json"
-    if backbone["source"] == "pretrain":
-        sizes = config["pretraining"][PRETRAINING_MODALITY[weights]]
-        n_layer, n_embd, n_head = sizes["n_layer"], sizes["n_embd"], sizes["n_head"]
-    elif backbone["source"] == "local" and local.exists():
-        sizes = json.loads(local.read_text())
-        n_layer, n_embd, n_head = sizes["n_layer"], sizes["n_embd"], sizes["n_head"]
-        activation = sizes.get("activation_function", activation)
-    return BodyShape(n_layer=n_layer, n_embd=n_embd, n_head=n_head, activation=activation)
+    """The body a model trains (bodies.body_config: its entry's sizes, the pipeline's
+    pre-training sizes, or its config.json)."""
+    family, body = body_config(config, backbone_of(config, model))
+    return BodyShape(family=family, config=body)
 
 
 def _declared(floats: float, process_mib: int) -> int:
@@ -124,7 +134,7 @@ def train_mb(config: dict, run: Run) -> int:
 def _recorded(body: BodyShape, sections: tuple[str, ...], windows: int, tokens: int) -> int:
     """Floats of the activation sections a probe keeps until it writes the dump."""
     per_block = {
-        "layers": windows * 3 * HOOKED_WIDTHS * body.n_embd,
+        "layers": windows * 3 * body.hooked_width,
         "block_outputs": windows * tokens * body.n_embd,
         "attention": windows * body.n_head * tokens * tokens,
         "pseudo_attention": windows * tokens * tokens,

@@ -13,13 +13,13 @@ replaces). Imports no torch: the Snakefile calls it.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import jsonschema
 import yaml
 
+from modality_rl import bodies
 from modality_rl.analyses import ANALYSES, analysis_epochs, configured
 
 
@@ -54,7 +54,7 @@ def check_config(config: dict, schema_path: str | os.PathLike) -> None:
         jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is not None:
         raise ConfigError(f"config key {key_path(error.absolute_path)}: {error.message}")
-    for problem in reference_problems(config) + path_problems(config):
+    for problem in path_problems(config) + reference_problems(config):
         raise ConfigError(problem)
 
 
@@ -67,10 +67,7 @@ def reference_problems(config: dict) -> list[str]:
         if isinstance(experiment["epochs"], dict):
             problems += [f"config key experiments.{name}.epochs has no {env!r} (envs lists it)"
                          for env in envs if env not in experiment["epochs"]]
-        layers = config["backbones"]["random"]["n_layer"]
-        problems += [f"config key experiments.{name}.blocks: block {b} is not one of the "
-                     f"random body's {layers} blocks (backbones.random.n_layer)"
-                     for b in experiment.get("blocks", []) if b >= layers]
+    problems += body_problems(config)
     if problems:  # the analyses' epochs depend on the experiments' epochs
         return problems
     for name in configured(config):
@@ -88,43 +85,78 @@ def reference_problems(config: dict) -> list[str]:
     return problems
 
 
-# The architectures (config.json `model_type`) a local weights directory may hold, by
-# the backbone that loads it.
-LOCAL_MODEL_TYPES = {"gpt2": ("gpt2",), "igpt": ("imagegpt",)}
+def body_problems(config: dict) -> list[str]:
+    """Every model is a backbone entry; block swap's donor and receiver fit each other;
+    every body a run uses can be planned (its config.json is there, of a family an
+    adapter reads)."""
+    names, experiments = config["backbones"], config["experiments"]
+    problems = [f"config key backbones.{name}: a backbone's name may not end in _block<b>, "
+                "the names of block swap's models" for name in names if bodies.swapped_block(name)]
+    lists = [("models", config["models"])] + [(f"experiments.{e}.models", x["models"])
+                                             for e, x in experiments.items() if "models" in x]
+    problems += [f"config key {key}: {model!r} is not a key of backbones, whose entry of a "
+                 f"model's name is its body (backbones: {sorted(names)})"
+                 for key, models in lists for model in models if model not in names]
+    used = {model for _, models in lists for model in models if model in names}
+    for name, experiment in experiments.items():
+        if "blocks" in experiment:
+            problems += block_swap_problems(config, name, experiment)
+            used.update((bodies.donor(experiment), bodies.receiver(experiment)))
+    for name in sorted(used & set(names)):
+        try:
+            bodies.body_config(config, name)
+        except bodies.BodyConfigError as err:
+            problems.append(str(err))
+    return problems
 
 
-def weights_directory_problem(key: str, directory: str, model_types: tuple[str, ...],
-                              ) -> str | None:
-    """Why `directory` (config key `key`) is not a save_pretrained directory of one of
-    `model_types`, or None."""
-    path = Path(directory).expanduser()
-    if not path.is_dir():
-        return f"config key {key}: {directory!r} is not a directory"
-    config_json = path / "config.json"
+def block_swap_problems(config: dict, name: str, experiment: dict) -> list[str]:
+    """The donor has weights, the receiver is a random body of the donor's family and
+    width, and it has every swapped block."""
+    key, donor, receiver = f"experiments.{name}", bodies.donor(experiment), bodies.receiver(
+        experiment)
+    for role, body in (("donor", donor), ("receiver", receiver)):
+        if body not in config["backbones"]:
+            return [f"config key {key}.{role}: {body!r} is not a key of backbones"]
+    if bodies.source(config["backbones"][receiver]) != "random":
+        return [f"config key {key}.receiver: backbones.{receiver} is not a random body "
+                "(source random), which a block is swapped into"]
+    if not bodies.weights_of(config, donor):
+        return [f"config key {key}.donor: backbones.{donor} has no weights to give a block"]
     try:
-        model_type = json.loads(config_json.read_text()).get("model_type")
-    except FileNotFoundError:
-        return (f"config key {key}: {directory!r} holds no config.json; it must be a "
-                "save_pretrained directory")
-    except (json.JSONDecodeError, AttributeError) as err:
-        return f"config key {key}: {config_json} is not a JSON object ({err})"
-    if model_type not in model_types:
-        return (f"config key {key}: {directory!r} holds a {model_type!r} model "
-                f"(config.json model_type); this backbone loads {list(model_types)}")
-    return None
+        (donor_family, donor_config), (receiver_family, receiver_config) = (
+            bodies.body_config(config, donor), bodies.body_config(config, receiver))
+    except bodies.BodyConfigError as err:
+        return [str(err)]
+    if donor_family.model_class != receiver_family.model_class:
+        return [f"config key {key}: the donor backbones.{donor} has {donor_family.name} blocks "
+                f"({donor_family.model_class}), the receiver backbones.{receiver} "
+                f"{receiver_family.name} blocks ({receiver_family.model_class}): a block moves "
+                "only between bodies of one family"]
+    widths = [family.size(c, "n_embd") for family, c in ((donor_family, donor_config),
+                                                          (receiver_family, receiver_config))]
+    if widths[0] != widths[1]:
+        return [f"config key {key}: the donor backbones.{donor} is {widths[0]} wide, the "
+                f"receiver backbones.{receiver} {widths[1]}: a swapped block needs one width"]
+    layers = min(receiver_family.size(receiver_config, "n_layer"),
+                 donor_family.size(donor_config, "n_layer"))
+    return [f"config key {key}.blocks: block {b} is not one of the {layers} blocks both the "
+            f"receiver backbones.{receiver} and the donor backbones.{donor} have"
+            for b in experiment["blocks"] if b >= layers]
 
 
 def path_problems(config: dict) -> list[str]:
     """Every file or directory the configuration names that is not what it must be."""
     problems = []
     for name, backbone in config["backbones"].items():
-        source, key = backbone.get("source"), f"backbones.{name}.name"
-        if source == "local":
-            problems.append(weights_directory_problem(key, backbone["name"],
-                                                      LOCAL_MODEL_TYPES[name]))
-        elif source == "architecture" and not (Path(backbone["name"]) / "config.json").is_file():
-            problems.append(f"config key {key}: {backbone['name']!r} holds no config.json "
-                            "(the architecture to build with random weights)")
+        key, directory = f"backbones.{name}.name", backbone.get("name", "")
+        if bodies.source(backbone) in ("local", "architecture"):
+            if not Path(directory).expanduser().is_dir():
+                problems.append(f"config key {key}: {directory!r} is not a directory")
+            elif not (Path(directory).expanduser() / "config.json").is_file():
+                problems.append(f"config key {key}: {directory!r} holds no config.json; it "
+                                "must be a save_pretrained directory (source local) or hold "
+                                "the architecture's (source architecture)")
     d4rl = config["data"]["d4rl"]
     if config["data"]["source"] == "d4rl":
         local = Path(d4rl["local_dir"]).expanduser()

@@ -3,14 +3,18 @@
 Without hub access (this machine, CI, the quick preset) "pre-trained on language" and
 "pre-trained on images" mean these two models:
 
-- language: a GPT-2-architecture model trained on next-byte prediction over Python's
-  pydoc topics (`pydoc_data.topics`, English prose shipped with CPython);
-- image: an ImageGPT trained the iGPT way on matplotlib's sample images: pixels of
+- language: a model trained on next-byte prediction over Python's pydoc topics
+  (`pydoc_data.topics`, English prose shipped with CPython); GPT-2's architecture unless
+  the backbone names another (`architecture`);
+- image: a model trained the iGPT way on matplotlib's sample images: pixels of
   downsampled crops are quantised to a k-means colour palette and the model predicts the
-  next pixel's palette index, in raster order, after a start-of-sequence token.
+  next pixel's palette index, in raster order, after a start-of-sequence token;
+  ImageGPT's architecture unless the backbone names another.
 
-Both are saved with `save_pretrained` and loaded by `backbones.pretrained_body`, the
-code path of the hub models. The initial and final losses on a held-out batch are saved
+Any family's causal LM (modality_rl.models.families) learns either, so bodies of two
+families can be pre-trained on the same corpus and compared. They are saved with
+`save_pretrained` and loaded by `backbones.pretrained_body`, the code path of the hub
+models. The initial and final losses on a held-out batch are saved
 beside them so that it is visible that they learned.
 """
 
@@ -26,7 +30,9 @@ import numpy as np
 import torch
 from tqdm import trange
 
+from modality_rl.bodies import MODALITY_ARCHITECTURE
 from modality_rl.io import atomic_directory, write_json
+from modality_rl.models.families import Family, architecture
 from modality_rl.seeding import seed_everything
 
 log = logging.getLogger(__name__)
@@ -127,28 +133,25 @@ def _image_batches(cfg: PretrainConfig, rng: np.random.Generator) -> Callable[[]
     return batch
 
 
-def _build(modality: str, cfg: PretrainConfig):
-    from transformers import (
-        GPT2Config,
-        GPT2LMHeadModel,
-        ImageGPTConfig,
-        ImageGPTForCausalImageModeling,
-    )
-
-    sizes = dict(n_layer=cfg.n_layer, n_embd=cfg.n_embd, n_head=cfg.n_head)
-    if modality == "language":
-        return GPT2LMHeadModel(GPT2Config(vocab_size=256, n_positions=cfg.context_length,
-                                          bos_token_id=None, eos_token_id=None, **sizes))
-    return ImageGPTForCausalImageModeling(ImageGPTConfig(
-        vocab_size=cfg.palette_size + 1, n_positions=cfg.image_size ** 2 + 1, **sizes))
+def _build(modality: str, cfg: PretrainConfig, family: type[Family]):
+    """The untrained causal LM: bytes (256 tokens) for language, the palette and a start
+    token for images, in the family's architecture."""
+    vocabulary, positions = ((256, cfg.context_length) if modality == "language"
+                             else (cfg.palette_size + 1, cfg.image_size ** 2 + 1))
+    config = family.lm_config(vocabulary, positions, n_layer=cfg.n_layer, n_embd=cfg.n_embd,
+                              n_head=cfg.n_head)
+    return family.transformers_class(family.lm_class)(config)
 
 
-def pretrain(modality: str, cfg: PretrainConfig, out_dir: str | os.PathLike) -> dict[str, float]:
-    """Pre-train the tiny `modality` ("language" or "image") model and save it to `out_dir`."""
-    if modality not in ("language", "image"):
+def pretrain(modality: str, cfg: PretrainConfig, out_dir: str | os.PathLike,
+             architecture_name: str | None = None) -> dict[str, float]:
+    """Pre-train the tiny `modality` ("language" or "image") model in `architecture_name`
+    (None: the modality's own) and save it to `out_dir`."""
+    if modality not in MODALITY_ARCHITECTURE:
         raise ValueError(f"unknown pre-training modality {modality!r}")
+    family = architecture(architecture_name or MODALITY_ARCHITECTURE[modality])
     rng = seed_everything(cfg.seed)
-    model = _build(modality, cfg)
+    model = _build(modality, cfg, family)
     next_batch = (_language_batches if modality == "language" else _image_batches)(cfg, rng)
     held_out = next_batch()
 
@@ -167,8 +170,8 @@ def pretrain(modality: str, cfg: PretrainConfig, out_dir: str | os.PathLike) -> 
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    summary = {"modality": modality, "steps": cfg.steps, "initial_loss": initial,
-               "final_loss": held_out_loss()}
+    summary = {"modality": modality, "architecture": family.name, "steps": cfg.steps,
+               "initial_loss": initial, "final_loss": held_out_loss()}
     log.info("%s pre-training: held-out loss %.3f -> %.3f", modality, initial,
              summary["final_loss"])
     _save(model, summary, Path(out_dir))

@@ -2,20 +2,16 @@
 
 A run is (experiment, model, env, dataset, seed). The experiment fixes context length,
 epochs, gradient clipping and, for block_swap, the blocks: its models are then
-`gpt2_block{b}`, a random body whose block b is gpt2's. This module imports no torch, so
-the Snakefile can use it to plan jobs cheaply.
+`<donor>_block{b}` (gpt2_block{b} in the paper), its receiver body (random) whose block b
+is the donor's. Which body a model is: modality_rl.bodies. This module imports no torch,
+so the Snakefile can use it to plan jobs cheaply.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
-from modality_rl import paths
-
-BLOCK_SWAP_MODEL = re.compile(r"gpt2_block(\d+)")
-# The configured weights (config key `backbones.<key>`) each pre-trained model loads.
-WEIGHTS_OF = {"gpt2": "gpt2", "igpt": "igpt", "igpt_native": "igpt"}
+from modality_rl import bodies, paths
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,14 +37,14 @@ class Run:
 
 
 def swapped_block(model: str) -> int | None:
-    """The gpt2 block a block-swap model carries, or None for the other models."""
-    match = BLOCK_SWAP_MODEL.fullmatch(model)
-    return int(match.group(1)) if match else None
+    """The donor's block a block-swap model carries, or None for the other models."""
+    swap = bodies.swapped_block(model)
+    return swap[1] if swap else None
 
 
 def experiment_models(experiment: dict) -> list[str]:
     if "blocks" in experiment:
-        return [f"gpt2_block{b}" for b in experiment["blocks"]]
+        return [f"{bodies.donor(experiment)}_block{b}" for b in experiment["blocks"]]
     return list(experiment["models"])
 
 
@@ -57,7 +53,7 @@ def enumerate_runs(config: dict) -> list[Run]:
     runs = []
     for name, experiment in config["experiments"].items():
         models = experiment_models(experiment)
-        if "blocks" not in experiment:  # block swap models need gpt2, not `models`
+        if "blocks" not in experiment:  # block swap models need their donor, not `models`
             models = [m for m in models if m in config["models"]]
         for model in models:
             for env in config["envs"]:
@@ -72,30 +68,14 @@ def experiment_epochs(experiment: dict, env: str) -> int:
     return epochs if isinstance(epochs, int) else epochs[env]
 
 
-def backbone_kind(model: str) -> str:
-    """The backbone whose weights the model starts from (block swap: a random body)."""
-    return "random" if swapped_block(model) is not None else model
-
-
-# Which of the pipeline's own pre-training modalities stands in for configured weights
-# offline (backbones.<weights>.source: pretrain).
-PRETRAINING_MODALITY = {"gpt2": "language", "igpt": "image"}
-
-
-def pretrained_weights(model: str) -> list[str]:
-    """The configured pre-trained weights (`backbones.<key>`) a model needs."""
-    if swapped_block(model) is not None:
-        return ["gpt2"]
-    return [] if model == "random" else [WEIGHTS_OF[model]]
-
-
 def run_settings(config: dict, run: Run, pretrained_locations: dict[str, dict],
                  checkpoint_epochs: list[int]) -> dict:
     """The JSON-able settings of one run (training.RunSettings): the `training` section as
     it is, what the run's experiment fixes for its env, its env's evaluation and its model.
 
-    `pretrained_locations` maps `backbones.<key>` to {"name_or_path", "revision"};
-    `checkpoint_epochs` are the epochs whose weights it keeps (analyses.checkpoint_epochs).
+    `pretrained_locations` maps `backbones.<key>` to {"name_or_path", "revision"} (and
+    `load_as` where the entry has one); `checkpoint_epochs` are the epochs whose weights it
+    keeps (analyses.checkpoint_epochs).
     """
     experiment = config["experiments"][run.experiment]
     epochs = experiment_epochs(experiment, run.env)
@@ -110,7 +90,8 @@ def run_settings(config: dict, run: Run, pretrained_locations: dict[str, dict],
         "evaluation": {**config["evaluation"], "targets": config["evaluation"]["targets"][run.env]},
         "model": {
             "name": run.model,
-            "random_body": config["backbones"]["random"],
-            "pretrained": {w: pretrained_locations[w] for w in pretrained_weights(run.model)},
+            "random_body": bodies.random_body(config, run.model),
+            "pretrained": {w: pretrained_locations[w]
+                           for w in bodies.weights_of(config, run.model)},
         },
     }

@@ -39,7 +39,7 @@ from modality_rl.models.factory import ModelConfig, build_decision_transformer
 from modality_rl.code import code_digest
 from modality_rl.provenance import config_hash
 from modality_rl.resume import RunState, RunWorkspace, random_states, restore_random_states
-from modality_rl.runs import Run, backbone_kind
+from modality_rl.runs import Run
 from modality_rl.scores import CONVENTIONS, ReferenceReturns
 from modality_rl.seeding import seed_everything
 from modality_rl.spec import to_data
@@ -128,12 +128,13 @@ def masked_action_mse(predicted: torch.Tensor, target: torch.Tensor,
     return (squared_error * mask).sum() / mask.sum()
 
 
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, model_name: str,
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, pretrained: bool,
                    device: torch.device | str = "cpu"):
     """AdamW with the paper's eps and linear warm-up to a constant learning rate. The
-    released code chose eps by whether the whole body was pre-trained. On a GPU the
-    fused kernel (one launch for every parameter); on a CPU the default, as ever."""
-    eps = cfg.adam_eps.random if backbone_kind(model_name) == "random" else cfg.adam_eps.pretrained
+    released code chose eps by whether the whole body was pre-trained (a block-swap body
+    is not). On a GPU the fused kernel (one launch for every parameter); on a CPU the
+    default, as ever."""
+    eps = cfg.adam_eps.pretrained if pretrained else cfg.adam_eps.random
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=cfg.learning_rate,
                                   weight_decay=cfg.weight_decay, eps=eps,
@@ -186,7 +187,8 @@ class Trainer:
             max_episode_steps=self.cfg.max_episode_steps, returns_scale=self.cfg.returns_scale,
             trajectory_sampling=self.cfg.trajectory_sampling))
         self.rng = seed_everything(settings.run.seed)
-        self.optimizer, self.scheduler = make_optimizer(self.model, self.cfg, settings.model.name,
+        self.optimizer, self.scheduler = make_optimizer(self.model, self.cfg,
+                                                        settings.model.is_pretrained,
                                                         self.device)
         self.metrics: list[dict] = []
 

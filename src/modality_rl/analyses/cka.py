@@ -6,7 +6,7 @@ from modality_rl.analyses.entry import Analysis
 
 def memory(partition) -> float:
     """The table's rows: every layer pair within and between models, per token."""
-    layers = [9 * body.n_layer for body in partition.bodies]
+    layers = [body.hooked_layers for body in partition.bodies]
     pairs = 2 * sum(n * n for n in layers) + sum(
         a * b for i, a in enumerate(layers) for b in layers[i + 1:])
     return partition.rows(3 * pairs)

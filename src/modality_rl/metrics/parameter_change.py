@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import torch
 
-BLOCKS_PREFIX = "transformer.h."
+from modality_rl.models.families import state_dict_blocks_prefix
 
 
 def block_parameters(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The Transformer blocks' parameters of a checkpoint, by the paper's Listing 3 names
-    ('0.ln_1.weight', ...), in checkpoint order."""
-    return {name[len(BLOCKS_PREFIX):]: tensor for name, tensor in state_dict.items()
-            if name.startswith(BLOCKS_PREFIX)}
+    ('0.ln_1.weight', ...; each family's own), in checkpoint order."""
+    prefix = state_dict_blocks_prefix(state_dict)
+    return {name[len(prefix):]: tensor for name, tensor in state_dict.items()
+            if name.startswith(prefix)}
 
 
 def parameter_change(before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]

@@ -1,39 +1,46 @@
-"""GPT bodies for the Decision Transformer: random, gpt2, igpt, igpt_native, block swap.
+"""The Decision Transformer's bodies, built family-agnostically through the adapters of
+modality_rl.models.families: a random body of any family, a pre-trained body loaded
+loudly, and block swap.
 
-- random: GPT-2 architecture with Hugging Face initialisation; Table 3 sizes
-  (12 layers, 768 wide, 1 head, ReLU).
-- gpt2: GPT-2 weights, 12 heads, gelu_new.
-- igpt: ImageGPT weights loaded into GPT-2 blocks, as the paper's code did. ImageGPT's
-  norm has no bias and does not centre; in GPT-2 blocks it becomes a standard LayerNorm
-  whose bias starts at zero. This is the paper's "iGPT" and the default.
-- igpt_native: ImageGPT as it is, with its own norm: an ablation.
-- block swap: a random body whose block b is gpt2's block b, the whole module (its 12
-  heads and gelu_new included), as the released block-replacement code swapped it. The
-  released code's "block 0" run was a full GPT-2 run; here b = 0 swaps block 0 only.
+- random: a body of its family with Hugging Face initialisation; Table 3's is GPT-2's
+  architecture, 12 layers, 768 wide, 1 head, ReLU.
+- pre-trained: weights from the Hugging Face hub or its cache (a hub id and a pinned
+  revision) or from a `save_pretrained` directory, through `from_pretrained`. Its family
+  is its config.json's `model_type`; `load_as` loads it into another family's blocks
+  (ImageGPT's default is GPT-2's: the paper's "iGPT", whose bias-free, non-centring norm
+  becomes a LayerNorm with zero bias; `load_as: imagegpt` is ImageGPT as it is).
+  Every weight of the body must come from the checkpoint: a missing, unexpected or
+  mis-shaped key (beyond a language-model head, and what the adapter leaves out on
+  purpose) stops the job before the first training step, naming the keys.
+- block swap: a random body whose block b is the donor's block b, the whole module (its
+  heads and activation included), as the released block-replacement code swapped it.
+  The released code's "block 0" run was a full GPT-2 run; here b = 0 swaps block 0 only.
 
-Pre-trained weights come from the Hugging Face hub or its cache (a hub id and a pinned
-revision) or from a local `save_pretrained` directory; both go through `from_pretrained`.
-Offline, `save_random_architecture` writes such a directory for the real architecture
-(its config.json) with RANDOM weights, marked so that every job loading it says so: the
-paper's shapes (presets/paper_shapes.yaml) without the paper's weights.
+Offline, `save_random_architecture` writes a `save_pretrained` directory of a real
+architecture (its config.json) with RANDOM weights, marked so that every job loading it
+says so: the paper's shapes (presets/paper_shapes.yaml) without the paper's weights.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
 from modality_rl.io import atomic_directory, write_json
+from modality_rl.models.families import Family, architecture, body_family, family_of
 
 log = logging.getLogger(__name__)
 
-PRETRAINED_KINDS = ("gpt2", "igpt", "igpt_native")
 # Beside the weights of a body that has the real architecture but random weights.
 RANDOM_WEIGHTS_MARKER = "RANDOM_WEIGHTS.json"
+SHOWN_KEYS = 8  # keys named in a loading error; the count says how many more
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,96 +53,136 @@ class Dropout:
 
 @dataclass(frozen=True, kw_only=True)
 class RandomBodyConfig:
-    """config key `backbones.random` (Table 3: 12 x 768, 1 head, ReLU)."""
+    """A randomly initialised body: config key `backbones.random` (Table 3: 12 x 768,
+    1 head, ReLU) or any `source: random` entry."""
     n_layer: int
     n_embd: int
     n_head: int
-    activation: str
+    activation: str | None = None  # None: the family's default
+    architecture: str = "gpt2"  # modality_rl.models.families.ARCHITECTURES
+    config: dict[str, Any] = field(default_factory=dict)  # more config.json keys
+
+
+@dataclass(frozen=True, kw_only=True)
+class PretrainedLocation:
+    """Where a backbone's weights load from: a hub id and revision, or a directory; and
+    the family to load them as (None: their own)."""
+    name_or_path: str
+    revision: str | None = None
+    load_as: str | None = None
 
 
 class BackboneUnavailableError(RuntimeError):
     """Pre-trained weights could not be found locally, in the cache or on the hub."""
 
 
+class BodyLoadError(RuntimeError):
+    """A checkpoint does not fill the body it is loaded into."""
+
+
 def random_body(cfg: RandomBodyConfig, dropout: Dropout, attn_implementation: str = "eager"):
-    from transformers import GPT2Config, GPT2Model
-
-    config = GPT2Config(vocab_size=1, n_positions=1024, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
-                        n_head=cfg.n_head, n_inner=4 * cfg.n_embd,
-                        activation_function=cfg.activation, embd_pdrop=dropout.embedding,
-                        attn_pdrop=dropout.attention, resid_pdrop=dropout.residual,
-                        bos_token_id=None, eos_token_id=None,
-                        attn_implementation=attn_implementation)
-    return GPT2Model(config)
+    family = architecture(cfg.architecture)
+    config = family.random_body_config(asdict(cfg), dropout, attn_implementation)
+    return family.transformers_class(family.model_class)(config)
 
 
-def pretrained_body(kind: str, name_or_path: str | os.PathLike, dropout: Dropout, *,
-                    revision: str | None = None, attn_implementation: str = "eager"):
-    """Load a pre-trained body; `name_or_path` is a hub id or a save_pretrained directory."""
-    from transformers import GPT2Config, GPT2Model, ImageGPTConfig, ImageGPTModel
+def checkpoint_model_type(location: PretrainedLocation) -> str | None:
+    """The `model_type` of the checkpoint's config.json (the hub's, through its cache)."""
+    from transformers import PretrainedConfig
 
-    if kind not in PRETRAINED_KINDS:
-        raise ValueError(f"unknown pre-trained backbone {kind!r}; use one of {PRETRAINED_KINDS}")
-    config_class, model_class = ((ImageGPTConfig, ImageGPTModel) if kind == "igpt_native"
-                                 else (GPT2Config, GPT2Model))
-    name_or_path = os.fspath(name_or_path)
-    if (Path(name_or_path) / RANDOM_WEIGHTS_MARKER).exists():
+    config, _ = PretrainedConfig.get_config_dict(location.name_or_path,
+                                                 revision=location.revision)
+    return config.get("model_type")
+
+
+def pretrained_body(name: str, location: PretrainedLocation, dropout: Dropout, *,
+                    attn_implementation: str = "eager"):
+    """Load backbone `name`'s pre-trained body from `location`, every weight checked."""
+    where = f"{location.name_or_path!r} (revision {location.revision})"
+    if (Path(location.name_or_path) / RANDOM_WEIGHTS_MARKER).exists():
         log.warning("the %s body in %s has RANDOM weights, not pre-trained ones: only its "
-                    "architecture is the real one (backbones source: architecture)", kind,
-                    name_or_path)
+                    "architecture is the real one (backbones source: architecture)", name,
+                    location.name_or_path)
     try:
-        # For igpt, GPT2Config reads ImageGPT's config.json: 24 layers, 512 wide, 8 heads,
-        # quick_gelu; the checkpoint's norm weights load and the missing biases stay 0.
-        config = config_class.from_pretrained(name_or_path, revision=revision)
-        config.embd_pdrop, config.attn_pdrop = dropout.embedding, dropout.attention
-        config.resid_pdrop = dropout.residual
-        return model_class.from_pretrained(name_or_path, config=config, revision=revision,
-                                           attn_implementation=attn_implementation)
+        family = family_of(checkpoint_model_type(location), location.load_as)
+        config = family.transformers_class(family.config_class).from_pretrained(
+            location.name_or_path, revision=location.revision)
+        family.configure(config, dropout)
+        body, report = family.transformers_class(family.model_class).from_pretrained(
+            location.name_or_path, config=config, revision=location.revision,
+            attn_implementation=attn_implementation, output_loading_info=True)
     except OSError as err:
         raise BackboneUnavailableError(
-            f"cannot load the {kind} backbone from {name_or_path!r} (revision {revision}): "
-            f"{str(err).splitlines()[0]} Provide it in one of three ways: on a machine with "
-            f"network, `huggingface-cli download {name_or_path} --revision {revision}` and copy "
-            "the Hugging Face cache (HF_HOME) here; or save_pretrained it into a directory and "
-            f"set backbones.{'igpt' if kind == 'igpt_native' else kind}: {{source: local, "
-            "name: <directory>}; or set source: pretrain to use the tiny models the pipeline "
-            "pre-trains offline (as presets/quick.yaml does).") from err
+            f"cannot load backbones.{name} from {where}: {str(err).splitlines()[0]} Provide "
+            f"it in one of three ways: on a machine with network, `huggingface-cli download "
+            f"{location.name_or_path} --revision {location.revision}` and copy the Hugging "
+            f"Face cache (HF_HOME) here; or save_pretrained it into a directory and set "
+            f"backbones.{name}: {{source: local, name: <directory>}}; or set source: "
+            "pretrain to use the tiny models the pipeline pre-trains offline (as "
+            "presets/quick.yaml does).") from err
+    check_loading(name, where, family, body, report)
+    log.info("backbones.%s: %d weights of a %s body (%s) loaded from %s", name,
+             sum(1 for _ in body.parameters()), family.name, type(body).__name__, where)
+    return body
+
+
+def check_loading(name: str, where: str, family: type[Family], body, report: dict) -> None:
+    """Every weight of the body came from the checkpoint: nothing missing but what the
+    adapter leaves out on purpose, nothing unexpected but a language-model head (and the
+    buffers transformers itself ignores), nothing of the wrong shape."""
+    ignored = [re.compile(p) for p in (body._keys_to_ignore_on_load_unexpected or [])]
+    missing = [k for k in report["missing_keys"] if not k.endswith(family.missing_on_purpose)]
+    unexpected = [k for k in report["unexpected_keys"]
+                  if not k.startswith(family.head_keys) and not any(p.search(k) for p in ignored)]
+    mismatched = [str(k) for k in report.get("mismatched_keys", [])]
+    problems = [f"{len(keys)} {what}: {sorted(keys)[:SHOWN_KEYS]}"
+                + (f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else "")
+                for what, keys in (("weights missing from the checkpoint", missing),
+                                   ("checkpoint keys the body has no place for", unexpected),
+                                   ("weights of another shape", mismatched)) if keys]
+    if problems:
+        raise BodyLoadError(
+            f"backbones.{name}: {where} does not fill a {family.name} body "
+            f"({type(body).__name__}): {'; '.join(problems)}. Its config.json says which "
+            "family it is; `load_as` (if set) forces another, whose blocks it must fit.")
 
 
 def block_swap_body(cfg: RandomBodyConfig, donor: nn.Module, block: int, dropout: Dropout,
                     attn_implementation: str = "eager"):
     """A random body whose block `block` is the donor's block `block` (module and weights)."""
     body = random_body(cfg, dropout, attn_implementation)
-    if donor.config.n_embd != cfg.n_embd:
-        raise ValueError(f"block swap needs equal widths: random body {cfg.n_embd}, "
-                         f"donor {donor.config.n_embd}")
-    if not 0 <= block < min(len(body.h), len(donor.h)):
-        raise ValueError(f"block {block} is outside the random body ({len(body.h)} blocks) "
-                         f"or the donor ({len(donor.h)} blocks)")
-    body.h[block] = donor.h[block]
+    family, donor_family = body_family(body), body_family(donor)
+    if family is not donor_family:
+        raise ValueError(f"block swap needs one family: the receiver is {family.name}, the "
+                         f"donor {donor_family.name}")
+    if donor_family.width(donor) != family.width(body):
+        raise ValueError(f"block swap needs equal widths: random body {family.width(body)}, "
+                         f"donor {donor_family.width(donor)}")
+    blocks, donor_blocks = family.body_blocks(body), family.body_blocks(donor)
+    if not 0 <= block < min(len(blocks), len(donor_blocks)):
+        raise ValueError(f"block {block} is outside the random body ({len(blocks)} blocks) "
+                         f"or the donor ({len(donor_blocks)} blocks)")
+    blocks[block] = donor_blocks[block]
     return body
 
 
-def save_random_architecture(architecture: str | os.PathLike, out: str | os.PathLike,
+def save_random_architecture(architecture_dir: str | os.PathLike, out: str | os.PathLike,
                              seed: int) -> None:
     """A `save_pretrained` directory at `out` of the architecture whose config.json is in
-    the directory `architecture` (GPT-2 or ImageGPT), with weights drawn at random under
-    `seed`, and a marker saying loudly that they are not pre-trained."""
+    the directory `architecture_dir` (any family with an adapter), with weights drawn at
+    random under `seed`, and a marker saying loudly that they are not pre-trained."""
     import torch
-    from transformers import AutoConfig, GPT2LMHeadModel, ImageGPTForCausalImageModeling
 
-    config = AutoConfig.from_pretrained(architecture)
-    models = {"gpt2": GPT2LMHeadModel, "imagegpt": ImageGPTForCausalImageModeling}
-    if config.model_type not in models:
-        raise ValueError(f"{architecture}: model_type {config.model_type!r} is not one of "
-                         f"{sorted(models)}")
+    config_json = json.loads((Path(architecture_dir) / "config.json").read_text())
+    family = architecture(config_json.get("model_type"))  # its own family's LM
+    config = family.transformers_class(family.config_class).from_pretrained(architecture_dir)
     torch.manual_seed(seed)
-    model = models[config.model_type](config)
+    model = family.transformers_class(family.lm_class)(config)
     log.warning("%s: RANDOM weights of the %s architecture (%d layers, %d wide, %d heads), "
-                "seed %d: NOT pre-trained", out, config.model_type, config.n_layer,
-                config.n_embd, config.n_head, seed)
+                "seed %d: NOT pre-trained", out, config.model_type, config.num_hidden_layers,
+                config.hidden_size, config.num_attention_heads, seed)
     with atomic_directory(out) as tmp:
         model.save_pretrained(tmp)
-        write_json({"architecture": os.fspath(architecture), "seed": seed,
+        write_json({"architecture": os.fspath(architecture_dir), "seed": seed,
                     "weights": "RANDOM: drawn at initialisation, NOT pre-trained"},
                    tmp / RANDOM_WEIGHTS_MARKER)

@@ -2,11 +2,12 @@
 
 Tokens are (R_t, s_t, a_t) per step. Each modality has its own linear embedding; the
 stacked tokens go through `embed_ln`, and only *then* is the time embedding added (the
-released code's order). The GPT body's own position embeddings are not used: `wpe` is
-zeroed and frozen, so the time embedding is the only position signal. Its token
-embedding `wte` is never used either (the body gets embeddings, not token ids): it is
-replaced by a frozen one-row zero embedding, so checkpoints do not carry GPT-2's 38.6 M
-unused parameters (about 150 MB each). Neither change draws random numbers, so the
+released code's order). The GPT body's own learned position embeddings are not used:
+they are zeroed and frozen, so the time embedding is the only absolute position signal (a
+rotary body has none to zero: modality_rl.models.families). Its token embedding is never
+used either (the body gets embeddings, not token ids): it is replaced by a frozen one-row
+zero embedding, so checkpoints do not carry GPT-2's 38.6 M unused parameters (about 150
+MB each). Neither change draws random numbers, so the
 model's other weights are initialised exactly as before. The action is
 predicted from the state token through a tanh head tied to the action embedding
 (`share_input_output_proj`). Module names match the paper's Appendix C.
@@ -18,23 +19,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from modality_rl.models.families import body_family
+
 
 class DecisionTransformer(nn.Module):
     def __init__(self, transformer: nn.Module, state_dim: int, act_dim: int,
                  max_episode_steps: int = 1000):
         super().__init__()
-        hidden = transformer.config.n_embd
+        self.family = body_family(transformer)
+        hidden = self.family.width(transformer)
         self.state_dim, self.act_dim, self.hidden_size = state_dim, act_dim, hidden
         self.transformer = transformer
-        with torch.no_grad():
-            transformer.wpe.weight.zero_()
-        transformer.wpe.weight.requires_grad_(False)
+        self.family.drop_position_embedding(transformer)
         transformer.set_input_embeddings(nn.Embedding.from_pretrained(torch.zeros(1, hidden)))
         self.embed_timestep = nn.Embedding(max_episode_steps, hidden)
         self.embed_return = nn.Linear(1, hidden)
         self.embed_state = nn.Linear(state_dim, hidden)
         self.embed_action = nn.Linear(act_dim, hidden)
         self.embed_ln = nn.LayerNorm(hidden)
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return self.family.body_blocks(self.transformer)
 
     def predict_action(self, state_tokens: torch.Tensor) -> torch.Tensor:
         """Tied head: the transposed action embedding maps a state token to an action."""
@@ -66,5 +72,6 @@ class DecisionTransformer(nn.Module):
 
 
 def block_parameter_sets(model: DecisionTransformer) -> dict[str, torch.Tensor]:
-    """Parameters of the Transformer blocks by the paper's names ('0.ln_1.weight', ...)."""
-    return dict(model.transformer.h.named_parameters())
+    """Parameters of the Transformer blocks by the paper's names ('0.ln_1.weight', ...;
+    each family's own module names)."""
+    return dict(model.blocks.named_parameters())

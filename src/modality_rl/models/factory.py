@@ -6,25 +6,25 @@ from dataclasses import dataclass
 
 import torch
 
+from modality_rl.bodies import swapped_block
 from modality_rl.envs import env_spec
-from modality_rl.models.backbones import (Dropout, RandomBodyConfig, block_swap_body,
-                                          pretrained_body, random_body)
+from modality_rl.models.backbones import (Dropout, PretrainedLocation, RandomBodyConfig,
+                                          block_swap_body, pretrained_body, random_body)
 from modality_rl.models.decision_transformer import DecisionTransformer
-from modality_rl.runs import WEIGHTS_OF, swapped_block
-
-
-@dataclass(frozen=True, kw_only=True)
-class PretrainedLocation:
-    """Where `backbones.<key>` loads from: a hub id and revision, or a directory."""
-    name_or_path: str
-    revision: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
-    name: str  # random, gpt2, igpt, igpt_native or gpt2_block{b}
-    random_body: RandomBodyConfig  # config key backbones.random
-    pretrained: dict[str, PretrainedLocation]  # the weights it needs, by backbones.<key>
+    name: str  # a backbone's name, or <donor>_block{b} for block swap
+    # The randomly initialised body: the model's own (source random), block swap's
+    # receiver, else backbones.random (unused by a pre-trained model).
+    random_body: RandomBodyConfig
+    pretrained: dict[str, PretrainedLocation]  # the weights it loads, by backbones.<key>
+
+    @property
+    def is_pretrained(self) -> bool:
+        """Its own body carries pre-trained weights (a block-swap body is random)."""
+        return self.name in self.pretrained
 
 
 def build_decision_transformer(model: ModelConfig, dropout: Dropout, env: str, seed: int,
@@ -33,19 +33,18 @@ def build_decision_transformer(model: ModelConfig, dropout: Dropout, env: str, s
     """The run's model, initialised under `seed` so the same seed gives the same weights."""
     torch.manual_seed(seed)
 
-    def load(kind: str):
-        location = model.pretrained[WEIGHTS_OF[kind]]
-        return pretrained_body(kind, location.name_or_path, dropout,
-                               revision=location.revision,
+    def load(name: str):
+        return pretrained_body(name, model.pretrained[name], dropout,
                                attn_implementation=attn_implementation)
 
-    block = swapped_block(model.name)
-    if block is not None:
-        body = block_swap_body(model.random_body, load("gpt2"), block, dropout,
+    swap = swapped_block(model.name)
+    if swap is not None:
+        donor, block = swap
+        body = block_swap_body(model.random_body, load(donor), block, dropout,
                                attn_implementation)
-    elif model.name == "random":
-        body = random_body(model.random_body, dropout, attn_implementation)
-    else:
+    elif model.is_pretrained:
         body = load(model.name)
+    else:
+        body = random_body(model.random_body, dropout, attn_implementation)
     spec = env_spec(env)
     return DecisionTransformer(body, spec.obs_dim, spec.act_dim, max_episode_steps)

@@ -50,7 +50,6 @@ from modality_rl.training import batch_tensors, masked_action_mse
 
 METHODS = ("vmap", "loop")
 INPUTS = ("states", "actions", "returns_to_go", "timesteps", "mask")
-BLOCKS_PREFIX = "transformer.h."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,7 +160,7 @@ def parameter_groups(model: DecisionTransformer, samples: int,
     groups: list[list[str]] = [[]]
     used = 0.0
     for name, p in model.named_parameters():
-        if not name.startswith(BLOCKS_PREFIX):
+        if not name.startswith(model.family.blocks_prefix()):
             continue
         size = samples * p.numel() * p.element_size() / 2**20
         if groups[-1] and used + size > memory_mb:
@@ -244,7 +243,7 @@ def gradient_probe(model: DecisionTransformer, batch: WindowBatch, cfg: Gradient
     torch.manual_seed(cfg.seed)
     t = batch_tensors(batch, device)
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
-    blocks = [n for n in trainable if n.startswith(BLOCKS_PREFIX)]
+    blocks = [n for n in trainable if n.startswith(model.family.blocks_prefix())]
     # A chunk is chunk_size rows of the batch (the last one too, past `needed`): its
     # size fixes the dropout masks vmap draws.
     chunks = [slice(start, start + cfg.chunk_size) for start in range(0, needed, cfg.chunk_size)]
