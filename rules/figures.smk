@@ -63,6 +63,35 @@ rule analysis_figure:
         "python {params.script} {params.spec:q} > {log} 2>&1"
 
 
+# A paper figure's per-model panels for each model beyond the paper's three.
+rule model_figure:
+    input:
+        tables=model_figure_tables,
+    output:
+        pdf=report(
+            paths.partial(paths.MODEL_FIGURE, ext="pdf"),
+            caption="../report/figure.rst",
+            category="Figures of other models",
+        ),
+        png=paths.partial(paths.MODEL_FIGURE, ext="png"),
+    log:
+        paths.log("figures/models/fig{figure}_{model}"),
+    benchmark:
+        paths.benchmark("figures/models/fig{figure}_{model}")
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        caption=figure_caption,
+        script=script("draw_panels"),
+        code=code("draw_panels"),
+        spec=model_figure_spec,
+    shell:
+        "python {params.script} {params.spec:q} > {log} 2>&1"
+
+
 rule paper_table:
     input:
         published=PUBLISHED,

@@ -4,9 +4,16 @@ from functools import cache
 
 from snakemake.logging import logger
 
-from modality_rl.analyses import LEARNING_CURVES, configured, table_partition
+from modality_rl import bodies
+from modality_rl.analyses import LEARNING_CURVES, analysis_of, configured, table_partition
 from modality_rl.figures.catalogue import PAPER_FINAL_EPOCH, Panel, data_figures
-from modality_rl.figures.draw import figure_inputs, load_drawers, panel_problem
+from modality_rl.figures.draw import (
+    figure_inputs,
+    kind_of,
+    load_drawers,
+    model_panels,
+    panel_problem,
+)
 from modality_rl.tables.paper import PAPER_TABLES
 
 # Read by the figure and paper-table jobs, and declared as their inputs.
@@ -22,6 +29,12 @@ ANALYSIS_FIGURES = {
     for drawer in analysis.figures
 }
 load_drawers(tuple(module for _, module in ANALYSIS_FIGURES.values()))
+# {model: label} of the trained models beyond the paper's three, in configuration order.
+OTHER_MODELS = {
+    run.model: bodies.label(config, run.model)
+    for run in RUNS
+    if run.model not in bodies.PAPER_LABELS and bodies.swapped_block(run.model) is None
+}
 
 
 wildcard_constraints:
@@ -73,6 +86,38 @@ if workflow.is_main_process:
         logger.info(f"left out, as the configuration cannot make it: {line}")
 
 
+def panel_experiment(panel):
+    """The experiment whose runs a panel's (first) table comes from."""
+    needs = kind_of(panel).needs[0]
+    return needs.experiment or config["analysis"][analysis_of(needs.table)]["experiment"]
+
+
+def experiment_models(experiment):
+    return list(dict.fromkeys(run.model for run in RUNS if run.experiment == experiment))
+
+
+@cache
+def other_model_panels(number, model):
+    """The panels of `model`'s own file of figure `number` (its per-model panels), those
+    the configuration can draw."""
+    drawable = [p for p in FIGURES[number] if panel_problems(number)[p.panel] is None]
+    models = experiment_models(panel_experiment(drawable[0])) if drawable else []
+    if model not in models:
+        return []
+    made = model_panels(drawable, model, models)
+    return [panel for panel in made if panel_problem(panel, config) is None]
+
+
+def model_figure_targets():
+    return [
+        paths.fill(paths.MODEL_FIGURE, figure=f"{n:02d}", model=model, ext=ext)
+        for n in FIGURES
+        for model in OTHER_MODELS
+        if other_model_panels(n, model)
+        for ext in ("pdf", "png")
+    ]
+
+
 def figure_targets():
     drawn_figures = [n for n in FIGURES if None in panel_problems(n).values()]
     drawn_tables = [n for n, table in PAPER_TABLES.items() if paper_table_problem(table) is None]
@@ -93,7 +138,15 @@ def figure_targets():
         for kind in ANALYSIS_FIGURES
         for ext in ("pdf", "png")
     ]
-    return figures + tables + [CONFIGURATION_TABLE] + metrics + plots + analyses
+    return (
+        figures
+        + tables
+        + [CONFIGURATION_TABLE]
+        + metrics
+        + plots
+        + analyses
+        + model_figure_targets()
+    )
 
 
 def figure_panels(wildcards):
@@ -117,6 +170,12 @@ def figure_caption(wildcards):
     return FIGURES[int(wildcards.figure)][0].caption
 
 
+def other_models():
+    """The spec key naming the other models' labels, only where there are any (so the
+    paper's jobs keep their specs)."""
+    return {"models": OTHER_MODELS} if OTHER_MODELS else {}
+
+
 @job_spec
 def figure_spec(wildcards):
     return {
@@ -127,6 +186,31 @@ def figure_spec(wildcards):
         "panels": figure_panels(wildcards),
         "pdf": filled(paths.FIGURE, wildcards, ext="pdf"),
         "png": filled(paths.FIGURE, wildcards, ext="png"),
+        **other_models(),
+    }
+
+
+def model_figure_tables(wildcards):
+    panels = other_model_panels(int(wildcards.figure), wildcards.model)
+    if not panels:
+        raise ValueError(
+            f"figure {wildcards.figure} has no panel of model {wildcards.model!r} to draw: "
+            f"it is not one of the models beyond the paper's with per-model panels there "
+            f"({sorted(OTHER_MODELS)})"
+        )
+    return figure_inputs(panels, config["dataset"])
+
+
+@job_spec
+def model_figure_spec(wildcards):
+    return {
+        "panels": [vars(p) for p in other_model_panels(int(wildcards.figure), wildcards.model)],
+        "drawers": [],
+        "dataset": config["dataset"],
+        "options": section("figures"),
+        "pdf": filled(paths.MODEL_FIGURE, wildcards, ext="pdf"),
+        "png": filled(paths.MODEL_FIGURE, wildcards, ext="png"),
+        **other_models(),
     }
 
 
@@ -199,6 +283,8 @@ def paper_table_curves(wildcards):
 
 @job_spec
 def paper_table_spec(wildcards):
+    table = PAPER_TABLES[int(wildcards.number)]
+    others = {m: OTHER_MODELS[m] for m in experiment_models(table.experiment) if m in OTHER_MODELS}
     return {
         "number": int(wildcards.number),
         "curves": paper_table_partitions(wildcards),
@@ -207,6 +293,7 @@ def paper_table_spec(wildcards):
         "csv": filled(paths.PAPER_TABLE, wildcards, ext="csv"),
         "md": filled(paths.PAPER_TABLE, wildcards, ext="md"),
         "json": filled(paths.PAPER_TABLE_METRICS, wildcards),
+        **({"models": others} if others else {}),
     }
 
 

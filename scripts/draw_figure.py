@@ -1,6 +1,6 @@
 """Draw one paper figure from the metric tables: results/figures/figNN.pdf and .png."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from modality_rl.cli import parse_job
 from modality_rl.figures.draw import draw_catalogued_figure
@@ -16,12 +16,15 @@ class FigureJob:
     panels: tuple[str, ...]  # the panels (letters) the configuration can make
     pdf: str
     png: str
+    # Labels of the models beyond the paper's three, which its shared panels draw too
+    # (absent: none, so the paper's figure jobs keep their specs).
+    models: dict[str, str] = field(default_factory=dict)
 
 
 def main() -> None:
     job, _ = parse_job(FigureJob, __doc__)
     draw_catalogued_figure(job.catalogue, job.figure, job.dataset, job.pdf, job.png,
-                           job.options, job.panels)
+                           job.options, job.panels, job.models)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Draw a figure of panels the workflow lays out itself (an analysis' own figure, one
-panel per env) from the metric tables: results/figures/analyses/<kind>.pdf and .png."""
+"""Draw a figure of panels the workflow lays out itself from the metric tables: an
+analysis' own figure, one panel per env (results/figures/analyses/<kind>.pdf and .png),
+or a paper figure's per-model panels for another model
+(results/figures/models/figNN_<model>.pdf and .png)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from modality_rl.cli import parse_job
 from modality_rl.figures.catalogue import Panel
@@ -17,11 +19,13 @@ class PanelsJob:
     options: FigureOptions  # config key figures
     pdf: str
     png: str
+    models: dict[str, str] = field(default_factory=dict)  # labels beyond the paper's three
 
 
 def main() -> None:
     job, _ = parse_job(PanelsJob, __doc__)
-    draw_panels(list(job.panels), job.drawers, job.dataset, job.pdf, job.png, job.options)
+    draw_panels(list(job.panels), job.drawers, job.dataset, job.pdf, job.png, job.options,
+                job.models)
 
 
 if __name__ == "__main__":

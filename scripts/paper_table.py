@@ -2,7 +2,7 @@
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -24,6 +24,9 @@ class PaperTableJob:
     csv: str
     md: str
     json: str  # the numbers alone, for dvc metrics
+    # Labels of the table's models beyond the paper's, whose rows stand beside (absent:
+    # none, so the paper's tables keep their specs).
+    models: dict[str, str] = field(default_factory=dict)
 
 
 def main() -> None:
@@ -32,10 +35,11 @@ def main() -> None:
     curves = pd.concat([read_curves(path, last) for path, last in job.curves.items()])
     missing = {refs.env: refs.missing
                for refs in map(load_reference_returns, job.reference_returns)}
-    long = paper_table(table, curves, published_numbers(job.published, job.number), missing)
+    long = paper_table(table, curves, published_numbers(job.published, job.number), missing,
+                       list(job.models))
     write_table(long, job.csv)
     with atomic_path(job.md) as tmp:
-        tmp.write_text(markdown(table, long))
+        tmp.write_text(markdown(table, long, job.models))
     with atomic_path(job.json) as tmp:
         tmp.write_text(json.dumps(table_metrics(long), indent=2) + "\n")
     logging.info("Table %d from %d partitions to %s, %s and %s", job.number, len(job.curves),

@@ -151,3 +151,82 @@ def test_the_paper_random_body_is_the_gpt2_body_it_always_was():
     for (name, value), (_, old) in zip(body.state_dict().items(), before.state_dict().items()):
         torch.testing.assert_close(value, old, msg=name)
     assert body_family(body) is Family and body.h[0].mlp.dropout.p == 0.2
+
+
+# -- a body of every family in the quick preset, end to end ---------------------------------
+BODIES = {"gpt2_small": "gpt2", "igpt_native": "imagegpt", "neo": "gpt_neo",
+          "pythia": "gpt_neox", "llama": "llama"}
+
+
+def bodies_preset(project, directories: dict[str, str]) -> dict:
+    """The quick preset on Hopper, seed 666, with the bodies of BODIES beside the paper's
+    three in the main and no-context experiments, each a local save_pretrained directory."""
+    import yaml
+
+    quick = yaml.safe_load((project / "presets" / "quick.yaml").read_text())
+    backbones = {name: {"source": "local", "name": directories[name]} for name in BODIES}
+    backbones["igpt_native"]["load_as"] = "imagegpt"
+    backbones["gpt2_small"]["label"] = "GPT2 small"
+    models = ["random", "gpt2", "igpt", *BODIES]
+    experiments = quick["experiments"]
+    experiments["main"]["models"] = models
+    experiments["no_context"]["models"] = ["random", "gpt2", *BODIES]
+    experiments["block_swap"]["blocks"] = [0]
+    return {**quick, "envs": ["hopper"], "seeds": [666], "models": models,
+            "backbones": {**quick["backbones"], **backbones}, "experiments": experiments}
+
+
+@pytest.mark.slow
+def test_a_body_of_every_family_trains_is_probed_and_appears_in_every_table_and_figure(
+        quick_run, tmp_path):
+    import os
+    import shutil
+
+    import pandas as pd
+    import yaml
+
+    from helpers import copy_workflow, run_snakemake
+
+    project = copy_workflow(tmp_path / "project")
+    for part in ("results/data", "results/pretrained"):  # the quick preset's own, reused
+        shutil.copytree(quick_run / part, project / part)
+        for path in [project / part, *(project / part).rglob("*")]:
+            os.utime(path, (1e9, 1e9), follow_symlinks=False)
+    directories = {name: saved(tmp_path / "bodies", family) for name, family in BODIES.items()}
+    (project / "bodies.yaml").write_text(yaml.safe_dump(bodies_preset(project, directories)))
+    result = run_snakemake(project, "--cores", "2", "--configfile", "bodies.yaml",
+                           timeout=3000)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    tables = project / "results" / "tables"
+    for table, experiment_models in [("cka_pre_post", 8), ("mutual_information_hidden", 8),
+                                     ("parameter_change", 8), ("gradient_norms", 8),
+                                     ("attention_distance_gap", 7)]:
+        models = set(pd.read_csv(tables / f"{table}.csv")["model"])
+        assert set(BODIES) <= models and len(models) == experiment_models, (table, models)
+    pythia = pd.read_csv(tables / "cka_within_model.csv").query("model == 'pythia'")
+    assert set(pythia["layer_a"]) >= {"0.input_layernorm", "1.post_mlp_dropout"}
+    table1 = (project / "results/paper_tables/table1.md").read_text()
+    assert "GPT2 small (paper)" in table1 and "pythia (published)" in table1
+    for model in BODIES:  # Fig. 13's panel of each body, in a file of its own
+        assert (project / f"results/figures/models/fig13_{model}.pdf").stat().st_size > 0
+    assert not (project / "results/figures/fig13_pythia.pdf").exists()
+
+
+def test_a_pretrained_stand_in_of_another_family_is_planned_beside_the_papers(workflow_copy):
+    """source: pretrain in any family: the same corpus, a Llama's own directory."""
+    import yaml
+
+    from helpers import run_snakemake
+
+    (workflow_copy / "llama.yaml").write_text(yaml.safe_dump({
+        "models": ["random", "gpt2", "igpt", "tiny_llama"],
+        "backbones": {"tiny_llama": {"source": "pretrain", "modality": "language",
+                                     "architecture": "llama"}},
+        "experiments": {"main": {"models": ["random", "gpt2", "igpt", "tiny_llama"]}}}))
+    result = run_snakemake(workflow_copy, "-n", "--cores", "1", "--configfile",
+                           "presets/quick.yaml", "--configfile", "llama.yaml", timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "output: results/pretrained/language_llama" in output
+    assert '"modality": "language", "pretraining": {' in output and '"architecture": "llama"' in output
+    assert "results/runs/main/tiny_llama/hopper-medium/seed666/metrics.csv" in output

@@ -223,5 +223,6 @@ def test_parameter_change_of_a_known_update():
 def test_gradient_summaries():
     cosines = np.array([[1.0, -0.3, 0.2], [-0.3, 1.0, 0.1], [0.2, 0.1, 1.0]])
     assert gradient_confusion(cosines) == -0.3
-    shares = norm_shares(["0.ln_1.weight", "0.ln_1.bias", "0.ln_2.weight"], [6.0, 3.0, 1.0])
+    shares = norm_shares(["0.ln_1.weight", "0.ln_1.bias", "0.ln_2.weight"], [6.0, 3.0, 1.0],
+                         ["0.ln_1.weight", "0.ln_1.bias"])
     assert shares == pytest.approx({"0.ln_1.weight": 0.6, "0.ln_1.bias": 0.3, "others": 0.1})

@@ -44,6 +44,8 @@ CURVES_PARTITION = f"results/tables/learning_curves/{{experiment}}/{PARTITION}.c
 FIGURE = "results/figures/fig{figure}.{ext}"
 # An analysis' own figures beyond the paper's (analyses.entry.Analysis.figures).
 ANALYSIS_FIGURE = "results/figures/analyses/{kind}.{ext}"
+# A paper figure's per-model panels for a model beyond the paper's three (figures.draw).
+MODEL_FIGURE = "results/figures/models/fig{figure}_{model}.{ext}"
 PAPER_TABLE = "results/paper_tables/table{number}.{ext}"
 PAPER_TABLE_METRICS = "results/metrics/table{number}.json"  # dvc metrics
 CURVES_PLOT = "results/plots/learning_curves_{env}.csv"  # dvc plots

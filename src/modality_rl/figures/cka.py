@@ -80,7 +80,8 @@ def label_layers(ax: Axes, matrix: pd.DataFrame) -> None:
     ax.set_xticks(range(0, len(matrix.columns), step), matrix.columns[::step], rotation=90)
 
 
-@drawer("cka_between_models", Needs("cka_between_models"), size=(4.8, 3.2))
+@drawer("cka_between_models", Needs("cka_between_models"), size=(4.8, 3.2),
+        models="per_model")
 def draw_cka_between_models(fig: SubFigure, panel: Panel, tables: dict) -> None:
     """Heat map of CKA between every layer of two fine-tuned models (final epoch)."""
     model_a, model_b = panel.model_list
@@ -90,7 +91,8 @@ def draw_cka_between_models(fig: SubFigure, panel: Panel, tables: dict) -> None:
     draw_heatmap(fig, rows, model_a, model_b)
 
 
-@drawer("cka_within_model", Needs("cka_within_model"), size=(4.8, 3.2))
+@drawer("cka_within_model", Needs("cka_within_model"), size=(4.8, 3.2),
+        models="per_model")
 def draw_cka_within_model(fig: SubFigure, panel: Panel, tables: dict) -> None:
     """Heat map of CKA between every pair of layers of one model, untrained (epoch 0) or
     fine-tuned (final epoch)."""

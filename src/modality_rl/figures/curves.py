@@ -96,14 +96,14 @@ def hls_palette(count: int) -> list[tuple[float, float, float]]:
 
 
 @drawer("block_swap_action_error", Needs("learning_curves", "block_swap"),
-        Needs("learning_curves", "no_context"), options=True)
+        Needs("learning_curves", "no_context"), options=True, models="fixed")
 def draw_block_swap_action_error(fig: SubFigure, panel: Panel, tables: dict,
                                  options: FigureOptions) -> None:
     draw_block_swap(fig, panel, tables, "action_error", options.block_swap_smoothing)
 
 
 @drawer("block_swap_return", Needs("learning_curves", "block_swap"),
-        Needs("learning_curves", "no_context"), options=True)
+        Needs("learning_curves", "no_context"), options=True, models="fixed")
 def draw_block_swap_return(fig: SubFigure, panel: Panel, tables: dict,
                            options: FigureOptions) -> None:
     draw_block_swap(fig, panel, tables, "return_mean", options.block_swap_smoothing)
@@ -125,12 +125,12 @@ def draw_grad_clip(fig: SubFigure, tables: dict, metric: str) -> None:
 
 
 @drawer("grad_clip_action_error", Needs("learning_curves", "no_grad_clip"),
-        Needs("learning_curves", "main"))
+        Needs("learning_curves", "main"), models="fixed")
 def draw_grad_clip_action_error(fig: SubFigure, panel: Panel, tables: dict) -> None:
     draw_grad_clip(fig, tables, "action_error")
 
 
 @drawer("grad_clip_return", Needs("learning_curves", "no_grad_clip"),
-        Needs("learning_curves", "main"))
+        Needs("learning_curves", "main"), models="fixed")
 def draw_grad_clip_return(fig: SubFigure, panel: Panel, tables: dict) -> None:
     draw_grad_clip(fig, tables, "return_mean")

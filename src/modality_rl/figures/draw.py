@@ -1,10 +1,17 @@
-"""Lay a figure's panels out in a row, as the paper does, and write PDF and PNG."""
+"""Lay a figure's panels out in a row, as the paper does, and write PDF and PNG.
+
+Models beyond the paper's three (a configured body of another family, say) are drawn as
+their kind says (figures.registry): in a "shared" panel beside the paper's, where its
+tables have rows of them; for a "per_model" panel, in a figure of their own
+(`model_panels`, results/figures/models/figNN_<model>.pdf), so the paper's figure files
+keep exactly the paper's panels."""
 
 from __future__ import annotations
 
 import importlib
 import logging
 import os
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -17,13 +24,10 @@ from modality_rl.figures import attention, cka, curves, gradients, mutual_inform
 from modality_rl.figures.catalogue import Panel, data_figures
 from modality_rl.figures.options import RELEASED, FigureOptions
 from modality_rl.figures.registry import KINDS
-from modality_rl.figures.style import apply_style
+from modality_rl.figures.style import apply_style, register_models
 from modality_rl.inputs import read_table
 from modality_rl.io import atomic_path
 from modality_rl.runs import enumerate_runs
-
-MODEL_NAMES = ("random", "gpt2", "igpt", "igpt_native")  # the catalogue's models column
-
 
 def kind_of(panel: Panel):
     if panel.kind not in KINDS:
@@ -59,10 +63,39 @@ def panel_problem(panel: Panel, config: dict) -> str | None:
     if missing:
         return f"no configured run makes {missing[0]} (config key experiments)"
     models = {run.model for run in enumerate_runs(config)}
-    absent = [m for m in panel.model_list if m in MODEL_NAMES and m not in models]
+    absent = [m for m in panel.model_list if m in config["backbones"] and m not in models]
     if absent:
         return f"model {absent[0]!r} is not in models (config key models)"
     return None
+
+
+def with_other_models(panel: Panel, tables: dict[str, pd.DataFrame],
+                      others: list[str]) -> Panel:
+    """A shared panel with the other models that have rows in its tables added."""
+    if kind_of(panel).models != "shared":
+        return panel
+    present = {m for table in tables.values() if "model" in table for m in table["model"]}
+    added = [m for m in others if m in present and m not in panel.model_list]
+    return replace(panel, models=",".join([*panel.model_list, *added])) if added else panel
+
+
+def model_panels(panels: list[Panel], model: str, models: list[str]) -> list[Panel]:
+    """`model`'s own figure of a figure's per-model panels: each distinct panel once with
+    `model` alone, or (a pair's panel) with `model` and each other of `models` (the
+    experiment's, in configuration order, which is the order the tables pair them in)."""
+    distinct = {}
+    for panel in panels:
+        if kind_of(panel).models == "per_model":
+            pair = len(panel.model_list) == 2
+            key = (panel.kind, panel.env, panel.seed, panel.token, panel.epochs, pair)
+            distinct.setdefault(key, panel)
+    pairs = [sorted((model, other), key=models.index) for other in models if other != model]
+    made = []
+    for (*_, pair), panel in distinct.items():
+        for shown in (pairs if pair else [[model]]):
+            made.append(replace(panel, panel=chr(ord("a") + len(made)),
+                                models=",".join(shown)))
+    return made
 
 
 def read_panel_tables(panel: Panel, dataset: str) -> dict[str, pd.DataFrame]:
@@ -110,8 +143,11 @@ def load_drawers(modules: tuple[str, ...]) -> None:
 
 
 def draw_panels(panels: list[Panel], drawers: tuple[str, ...], dataset: str,
-                pdf: str | os.PathLike, png: str | os.PathLike, options: FigureOptions) -> None:
-    """Draw a figure of the given panels, whose kinds `drawers` (modules) register."""
+                pdf: str | os.PathLike, png: str | os.PathLike, options: FigureOptions,
+                models: dict[str, str] | None = None) -> None:
+    """Draw a figure of the given panels, whose kinds `drawers` (modules) register;
+    `models` labels the models beyond the paper's three."""
+    register_models(models or {})
     load_drawers(drawers)
     fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels], options)
     save_figure(fig, pdf, png)
@@ -121,11 +157,16 @@ def draw_panels(panels: list[Panel], drawers: tuple[str, ...], dataset: str,
 
 def draw_catalogued_figure(catalogue: str | os.PathLike, figure: int, dataset: str,
                            pdf: str | os.PathLike, png: str | os.PathLike,
-                           options: FigureOptions, panels: tuple[str, ...]) -> None:
+                           options: FigureOptions, panels: tuple[str, ...],
+                           models: dict[str, str] | None = None) -> None:
     """Draw `panels` (letters) of the figure; a configuration with fewer envs or seeds
-    than the paper's draws only the panels it can make."""
+    than the paper's draws only the panels it can make. `models`: the labels of the
+    models beyond the paper's three, which its shared panels draw too."""
+    register_models(models or {})
     panels = [panel for panel in data_figures(catalogue)[figure] if panel.panel in panels]
-    fig = draw_figure(panels, [read_panel_tables(panel, dataset) for panel in panels], options)
+    tables = [read_panel_tables(panel, dataset) for panel in panels]
+    panels = [with_other_models(panel, t, list(models or {})) for panel, t in zip(panels, tables)]
+    fig = draw_figure(panels, tables, options)
     save_figure(fig, pdf, png)
     logging.getLogger(__name__).info("figure %d: %d panels (%s) to %s and %s", figure,
                                      len(panels), panels[0].kind, pdf, png)

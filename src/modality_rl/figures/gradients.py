@@ -51,7 +51,7 @@ def draw_grad_norm(fig: SubFigure, panel: Panel, tables: dict[str, pd.DataFrame]
     ax.set_ylabel(CLIPPED_NORM_AXIS)
 
 
-@drawer("grad_norm_ratio", Needs("gradient_norm_share"), size=(6.4, 4.3))
+@drawer("grad_norm_ratio", Needs("gradient_norm_share"), size=(6.4, 4.3), models="per_model")
 def draw_grad_norm_ratio(fig: SubFigure, panel: Panel, tables: dict[str, pd.DataFrame]) -> None:
     """One horizontal bar of iGPT's gradient norm, stacked by the shares of
     0.ln_1.weight, 0.ln_1.bias and the others, with the legend inside below it."""
@@ -68,7 +68,8 @@ def draw_grad_norm_ratio(fig: SubFigure, panel: Panel, tables: dict[str, pd.Data
     ax.legend(loc="lower center", ncol=3, fontsize=14)
 
 
-@drawer("grad_norm_per_param", Needs("gradient_norm_per_parameter"), size=(14, 2.6))
+@drawer("grad_norm_per_param", Needs("gradient_norm_per_parameter"), size=(14, 2.6),
+        models="per_model")
 def draw_grad_norm_per_param(fig: SubFigure, panel: Panel, tables: dict[str, pd.DataFrame]
                              ) -> None:
     """Norm of iGPT's clipped whole-batch gradient per parameter set, as bars."""

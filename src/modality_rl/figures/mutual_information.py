@@ -136,7 +136,7 @@ def draw_mi_no_context_action(fig: SubFigure, panel: Panel, tables: dict,
     draw_no_context(fig, panel, tables, "label", options.no_context_band)
 
 
-@drawer("mi_data", Needs("mutual_information_data"))
+@drawer("mi_data", Needs("mutual_information_data"), models="fixed")
 def draw_mi_data(fig: SubFigure, panel: Panel, tables: dict) -> None:
     """Box plot per env of the MINE estimates, one per step t, between the state (panel a)
     or the return-to-go (panel b) and the action of the same step; behind each box, the

@@ -12,9 +12,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from modality_rl.bodies import PAPER_LABELS  # noqa: E402
+
 MODEL_COLOURS = {"gpt2": (0.372, 0.537, 0.537), "igpt": (0.627, 0.352, 0.470),
                  "random": (0.733, 0.737, 0.870)}
-MODEL_LABELS = {"random": "Random Init", "gpt2": "GPT2", "igpt": "iGPT"}
+MODEL_LABELS = dict(PAPER_LABELS)  # other models join it (register_models)
 TOKEN_MARKERS = {"return_to_go": "^", "state": "o", "action": "x"}  # paper Fig. 2
 PAPER_ORDER = ("gpt2", "igpt", "random")  # the order of the paper's per-model panels
 PARAMETER_AXIS = "Parameter of Each Layer"
@@ -30,9 +32,26 @@ def apply_style() -> None:
     })
 
 
+# Other models' colours, in the order the configuration lists them (matplotlib's tab10
+# without its three closest to the paper's).
+OTHER_COLOURS = [(0.122, 0.467, 0.706), (1.0, 0.498, 0.055), (0.173, 0.627, 0.173),
+                 (0.839, 0.153, 0.157), (0.549, 0.337, 0.294), (0.737, 0.741, 0.133),
+                 (0.090, 0.745, 0.812)]
+
+
+def register_models(labels: dict[str, str]) -> None:
+    """Models beyond the paper's three, with their labels (bodies.label): each gets the
+    next of OTHER_COLOURS, and is drawn after the paper's, in this order."""
+    for i, (model, label) in enumerate(labels.items()):
+        MODEL_LABELS[model] = label
+        MODEL_COLOURS[model] = OTHER_COLOURS[i % len(OTHER_COLOURS)]
+
+
 def in_paper_order(models: list[str]) -> list[str]:
-    """A panel's models in the order the paper draws them: GPT2, iGPT, Random Init."""
-    return sorted(models, key=PAPER_ORDER.index)
+    """A panel's models in the order the paper draws them: GPT2, iGPT, Random Init, then
+    the others in the order they were registered."""
+    order = [*PAPER_ORDER, *(m for m in MODEL_LABELS if m not in PAPER_ORDER)]
+    return sorted(models, key=order.index)
 
 
 def boxes(ax: Axes, samples: list[np.ndarray], positions: list[float], colour, width: float

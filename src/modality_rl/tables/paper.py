@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from modality_rl.bodies import PAPER_LABELS as MODEL_LABELS
 from modality_rl.scores import CONVENTIONS
 from modality_rl.tables.learning_curves import best_epoch_scores
 
 ENV_LABELS = {"hopper": "Hopper", "halfcheetah": "HalfCheetah", "walker2d": "Walker 2D"}
-MODEL_LABELS = {"gpt2": "GPT2", "igpt": "iGPT", "random": "Random Init"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,16 +52,21 @@ def published_numbers(path: str | os.PathLike, number: int) -> dict[tuple[str, s
 
 def paper_table(table: PaperTable, curves: pd.DataFrame,
                 published: dict[tuple[str, str], str],
-                missing: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+                missing: dict[str, dict[str, str]] | None = None,
+                others: list[str] = ()) -> pd.DataFrame:
     """Long table: env, model, convention, mean, std, seeds, the published number, and why
     a convention has no score (`missing`: env -> convention -> reason, from the env's
-    reference returns)."""
-    scores = best_epoch_scores(curves[curves["model"].isin(table.models)])
+    reference returns). `others`: models beyond the paper's, after its own (no published
+    number)."""
+    models = [*table.models, *others]
+    scores = best_epoch_scores(curves[curves["model"].isin(models)])
     if table.seeds is not None:
         scores = scores[scores["seed"].isin(table.seeds)]
     rows = []
     order = {env: i for i, env in enumerate(ENV_LABELS)}  # the paper's row order
-    scores = scores.sort_values("env", key=lambda envs: envs.map(order), kind="stable")
+    scores = scores.sort_values(["env", "model"], key=lambda column: column.map(
+        order if column.name == "env" else {m: i for i, m in enumerate(models)}),
+        kind="stable")
     for (env, model), runs in scores.groupby(["env", "model"], sort=False):
         for convention in CONVENTIONS:
             values = runs[f"score_{convention}"]
@@ -77,20 +82,24 @@ def paper_table(table: PaperTable, curves: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def markdown(table: PaperTable, long: pd.DataFrame) -> str:
-    """The paper's layout: one row per env, ours per model and convention, published beside."""
+def markdown(table: PaperTable, long: pd.DataFrame, others: dict[str, str] | None = None
+             ) -> str:
+    """The paper's layout: one row per env, ours per model and convention, published beside
+    (the `others`' columns, {model: label}, after the paper's, with no published number)."""
+    labels = {**MODEL_LABELS, **(others or {})}
+    models = [*table.models, *(others or {})]
     lines = [f"# Table {table.number}: {table.title}", "",
              "Best-epoch normalised score, mean ± std over seeds (`paper`: random/expert "
              "dataset returns; `d4rl`: D4RL reference scores). *Published*: the paper's number.",
              ""]
     header = ["Environment"]
-    for model in table.models:
-        header += [f"{MODEL_LABELS[model]} ({c})" for c in CONVENTIONS]
-        header.append(f"{MODEL_LABELS[model]} (published)")
+    for model in models:
+        header += [f"{labels[model]} ({c})" for c in CONVENTIONS]
+        header.append(f"{labels[model]} (published)")
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for env, rows in long.groupby("env", sort=False):
         cells = [ENV_LABELS[env]]
-        for model in table.models:
+        for model in models:
             of_model = rows[rows["model"] == model].set_index("convention")
             cells += ["missing" if of_model.loc[c, "missing_reason"] else
                       f"{of_model.loc[c, 'mean']:.1f} ± {of_model.loc[c, 'std']:.1f}"
