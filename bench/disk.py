@@ -50,12 +50,12 @@ from modality_rl.analyses import (
     partitions,
     probe_sections,
 )
+from modality_rl.budgets import D4RL_TRANSITIONS
 from modality_rl.envs import env_spec
 from modality_rl.runs import Run, enumerate_runs, experiment_epochs, swapped_block
 
 REPO = Path(__file__).resolve().parents[1]
 GB = 1e9
-D4RL_TRANSITIONS = 1_000_000  # each D4RL v2 MuJoCo medium, random and expert file
 
 
 def load_config(*files: Path) -> dict:
@@ -150,15 +150,15 @@ def stored_bytes(node: h5py.Group | h5py.Dataset) -> int:
     return sum(stored_bytes(child) for child in node.values())
 
 
-def d4rl_file_bytes(env: str) -> int:
-    """A D4RL v2 file of `env`, uncompressed: per transition, the float32 arrays and the
-    two boolean flags."""
+def d4rl_file_bytes(env: str, dataset: str) -> int:
+    """A D4RL v2 file of (env, dataset), uncompressed: per transition (at most
+    budgets.D4RL_TRANSITIONS of them), the float32 arrays and the two boolean flags."""
     import gymnasium as gym
 
     spec = env_spec(env)
     model = gym.make(spec.gym_id).unwrapped.model
     floats = 2 * spec.obs_dim + spec.act_dim + 1 + 1 + model.nq + model.nv  # reward, log prob
-    return D4RL_TRANSITIONS * (4 * floats + 2)
+    return D4RL_TRANSITIONS[dataset] * (4 * floats + 2)
 
 
 def analysis_epoch_count(config: dict, analysis: str, env: str) -> int:
@@ -172,14 +172,17 @@ def project(measured: Measured, config: dict) -> dict[str, float]:
     stages = {}
     if config["data"]["source"] == "d4rl":
         stages["data (D4RL files, estimated)"] = sum(
-            d4rl_file_bytes(env) * len(datasets_of(config)) for env in config["envs"])
+            d4rl_file_bytes(env, dataset) for env in config["envs"]
+            for dataset in datasets_of(config))
     else:  # synthetic rollouts: as measured, per env
         stages["data (synthetic rollouts)"] = len(config["envs"]) / len(
             measured.config["envs"]) * sum(f.stat().st_size for f in measured.files(
                 "results/data/synthetic/*-v2.hdf5"))
-    stages["data (probe batches, reference returns)"] = len(config["envs"]) * sum(
-        mean_size(measured.files(pattern)) for pattern in
-        ("results/data/*/*_probe.hdf5", "results/data/*/*_reference_returns.json"))
+    pairs = len(config["envs"]) * len(config["datasets"])
+    references = measured.files("results/data/*/*_reference_returns.json")
+    stages["data (probe batches, reference returns)"] = (
+        pairs * mean_size(measured.files("results/data/*/*_probe.hdf5"))
+        + len(config["envs"]) * mean_size(references))
     stages["checkpoints"] = sum(
         len(checkpoint_epochs(config, r)) * checkpoint_bytes(measured, r) for r in kept_runs
     ) + len(runs) * measured.checkpoint["recipe"]
@@ -189,18 +192,21 @@ def project(measured: Measured, config: dict) -> dict[str, float]:
         for run in runs for sections in probe_sections(config, run).values())
     stages["metric tables"] = 2 * sum(table_bytes(measured, config, t) for t in all_tables(config))
     envs = len(config["envs"]) / len(measured.config["envs"])
+    datasets = len(config["datasets"]) / len(measured.config["datasets"])  # a set each
     stages["figures, paper tables, plots, claims"] = sum(
         sum(f.stat().st_size for f in measured.files(pattern)) * scale
-        for pattern, scale in (("results/figures/*", envs), ("results/paper_tables/*", 1),
-                               ("results/plots/*", envs), ("results/claims*", 1),
-                               ("results/metrics/*", 1)))
+        for pattern, scale in (("results/figures/*", envs * datasets),
+                               ("results/paper_tables/*", datasets), ("results/plots/*", envs),
+                               ("results/claims*", datasets), ("results/metrics/*", datasets)))
     stages["logs and benchmarks"] = logs_bytes(measured, config, runs)
     return stages
 
 
 def datasets_of(config: dict) -> set[str]:
-    """The D4RL sets a run reads: the configured one, and the reference returns' two."""
-    return {config["dataset"], "random", "expert"}
+    """The D4RL files the configuration reads: its datasets (a stitched one's parts where
+    no source serves it: here, as config.yaml's url does, its own file), and the
+    reference returns' two."""
+    return {*config["datasets"], "random", "expert"}
 
 
 def checkpoint_bytes(measured: Measured, run: Run) -> float:

@@ -5,28 +5,36 @@
 include: "claims_helpers.smk"
 
 
-rule claims:
-    input:
-        claims=CLAIMS_FILE,
-        paper_config=PAPER_CONFIG,
-        tables=claims_tables().values(),
-    output:
-        md=report(paths.CLAIMS_MD, category="Claims"),
-        csv=paths.CLAIMS_CSV,
-        rst=paths.CLAIMS_RST,
-        json=paths.CLAIMS_METRICS,
-    log:
-        paths.log("claims"),
-    benchmark:
-        paths.benchmark("claims")
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        mem_mb=4000,
-    params:
-        script=script("claims"),
-        code=code("claims"),
-        spec=claims_spec,
-    shell:
-        "python {params.script} {params.spec:q} > {log} 2>&1"
+# Once per layout (figures_helpers.LAYOUTS): the paper's dataset's verdicts at the
+# paper's paths, another dataset's in results/claims/<dataset>.*.
+for suffix, place in LAYOUTS.items():
+
+    rule:
+        name:
+            f"claims{suffix}"
+        input:
+            claims=CLAIMS_FILE,
+            paper_config=PAPER_CONFIG,
+            tables=claims_tables().values(),
+        output:
+            md=report(place(paths.CLAIMS_MD), category="Claims"),
+            csv=place(paths.CLAIMS_CSV),
+            rst=place(paths.CLAIMS_RST),
+            json=place(paths.CLAIMS_METRICS),
+        log:
+            place(paths.log("claims")),
+        benchmark:
+            place(paths.benchmark("claims"))
+        wildcard_constraints:
+            dataset=constraint(OTHER_DATASETS),
+        conda:
+            CONDA_ENV
+        threads: 1
+        resources:
+            mem_mb=4000,
+        params:
+            script=script("claims"),
+            code=code("claims"),
+            spec=claims_spec,
+        shell:
+            "python {params.script} {params.spec:q} > {log} 2>&1"

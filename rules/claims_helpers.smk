@@ -7,8 +7,14 @@ CLAIMS_FILE = "resources/claims.yaml"
 PAPER_CONFIG = "config.yaml"
 
 
+CLAIMS_OUTPUTS = (paths.CLAIMS_MD, paths.CLAIMS_CSV, paths.CLAIMS_RST, paths.CLAIMS_METRICS)
+
+
 def claims_targets():
-    return [paths.CLAIMS_MD, paths.CLAIMS_CSV, paths.CLAIMS_RST, paths.CLAIMS_METRICS]
+    """Each configured dataset's verdicts (the paper's dataset's at the paper's paths)."""
+    return [
+        dataset_target(path, dataset) for dataset in config["datasets"] for path in CLAIMS_OUTPUTS
+    ]
 
 
 def claims_tables():
@@ -26,8 +32,9 @@ def claims_spec(wildcards):
         "tables": claims_tables(),
         "config": canonical(config),
         "paper_config": PAPER_CONFIG,
-        "md": paths.CLAIMS_MD,
-        "csv": paths.CLAIMS_CSV,
-        "rst": paths.CLAIMS_RST,
-        "json": paths.CLAIMS_METRICS,
+        "md": placed(paths.CLAIMS_MD, wildcards),
+        "csv": placed(paths.CLAIMS_CSV, wildcards),
+        "rst": placed(paths.CLAIMS_RST, wildcards),
+        "json": placed(paths.CLAIMS_METRICS, wildcards),
+        **of_another_dataset(wildcards),
     }

@@ -15,6 +15,7 @@
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(SRC_DIR))
 from modality_rl import paths
 from modality_rl.code import code_digest
 from modality_rl.configuration import check_config
+from modality_rl.data.datasets import D4RL_DATASETS, PAPER_DATASET
 from modality_rl.runs import Run, enumerate_runs, experiment_epochs
 
 # The schema, then the cross-references it cannot express (modality_rl.configuration).
@@ -53,7 +55,7 @@ RUNS = enumerate_runs(config)
 
 wildcard_constraints:
     env="|".join(config["envs"]),
-    dataset="medium|random|expert",
+    dataset="|".join(re.escape(d) for d in D4RL_DATASETS),
     experiment="|".join(config["experiments"]),
     model=r"[a-z0-9_]+",
     seed=r"\d+",
@@ -118,3 +120,35 @@ def run_of(wildcards):
 def last_epoch(experiment, env):
     """The epoch a run of `experiment` in `env` ends at (contract: epochs)."""
     return experiment_epochs(config["experiments"][experiment], env)
+
+
+# The paper's dataset keeps the paper's file names; another dataset's figures, tables and
+# claims sit in folders named after it (paths.of_dataset). The figure and claims rules are
+# made once per layout: "" for the paper's dataset, "_of_dataset" for the others.
+LAYOUTS = {"": lambda pattern: pattern, "_of_dataset": paths.of_dataset}
+OTHER_DATASETS = [d for d in config["datasets"] if d != PAPER_DATASET]
+
+
+def dataset_of(wildcards):
+    return wildcards.get("dataset", PAPER_DATASET)
+
+
+def layout(dataset):
+    return LAYOUTS["" if dataset == PAPER_DATASET else "_of_dataset"]
+
+
+def placed(pattern, wildcards, **values):
+    """A rule's output pattern, in its dataset's layout, filled with the job's wildcards."""
+    return filled(layout(dataset_of(wildcards))(pattern), wildcards, **values)
+
+
+def dataset_target(pattern, dataset, **values):
+    """A target: `pattern` in `dataset`'s layout, filled."""
+    return paths.fill(layout(dataset)(pattern), dataset=dataset, **values)
+
+
+def of_another_dataset(wildcards):
+    """The spec key naming a dataset other than the paper's (the paper's jobs keep their
+    specs: theirs is medium)."""
+    dataset = dataset_of(wildcards)
+    return {} if dataset == PAPER_DATASET else {"dataset": dataset}

@@ -44,10 +44,10 @@ wildcard_constraints:
 
 
 @cache
-def panel_problems(number):
-    """{letter: why the configuration cannot draw that panel of the figure, or None},
-    worked out once per invocation (every figure job and target reads it)."""
-    return {panel.panel: panel_problem(panel, config) for panel in FIGURES[number]}
+def panel_problems(number, dataset=PAPER_DATASET):
+    """{letter: why the configuration cannot draw that panel of the figure for `dataset`,
+    or None}, worked out once per invocation (every figure job and target reads it)."""
+    return {panel.panel: panel_problem(panel, config, dataset) for panel in FIGURES[number]}
 
 
 def paper_table_seeds(table):
@@ -97,55 +97,68 @@ def experiment_models(experiment):
 
 
 @cache
-def other_model_panels(number, model):
+def other_model_panels(number, model, dataset=PAPER_DATASET):
     """The panels of `model`'s own file of figure `number` (its per-model panels), those
     the configuration can draw."""
-    drawable = [p for p in FIGURES[number] if panel_problems(number)[p.panel] is None]
+    drawable = [p for p in FIGURES[number] if panel_problems(number, dataset)[p.panel] is None]
     models = experiment_models(panel_experiment(drawable[0])) if drawable else []
     if model not in models:
         return []
     made = model_panels(drawable, model, models)
-    return [panel for panel in made if panel_problem(panel, config) is None]
+    return [panel for panel in made if panel_problem(panel, config, dataset) is None]
 
 
-def model_figure_targets():
-    return [
-        paths.fill(paths.MODEL_FIGURE, figure=f"{n:02d}", model=model, ext=ext)
-        for n in FIGURES
-        for model in OTHER_MODELS
-        if other_model_panels(n, model)
-        for ext in ("pdf", "png")
-    ]
+def dataset_figure_targets(dataset):
+    """{kind of target: its files} of one dataset."""
+    drawn_figures = [n for n in FIGURES if None in panel_problems(n, dataset).values()]
+    drawn_tables = [n for n, table in PAPER_TABLES.items() if paper_table_problem(table) is None]
+    both = ("pdf", "png")
+    return {
+        "figures": [
+            dataset_target(paths.FIGURE, dataset, figure=f"{n:02d}", ext=ext)
+            for n in drawn_figures
+            for ext in both
+        ],
+        "tables": [
+            dataset_target(paths.PAPER_TABLE, dataset, number=n, ext=ext)
+            for n in drawn_tables
+            for ext in ("csv", "md")
+        ],
+        "metrics": [
+            dataset_target(paths.PAPER_TABLE_METRICS, dataset, number=n) for n in drawn_tables
+        ],
+        "analyses": [
+            dataset_target(paths.ANALYSIS_FIGURE, dataset, kind=kind, ext=ext)
+            for kind in ANALYSIS_FIGURES
+            for ext in both
+        ],
+        "models": [
+            dataset_target(paths.MODEL_FIGURE, dataset, figure=f"{n:02d}", model=model, ext=ext)
+            for n in FIGURES
+            for model in OTHER_MODELS
+            if other_model_panels(n, model, dataset)
+            for ext in both
+        ],
+    }
 
 
 def figure_targets():
-    drawn_figures = [n for n in FIGURES if None in panel_problems(n).values()]
-    drawn_tables = [n for n, table in PAPER_TABLES.items() if paper_table_problem(table) is None]
-    figures = [
-        paths.fill(paths.FIGURE, figure=f"{n:02d}", ext=ext)
-        for n in drawn_figures
-        for ext in ("pdf", "png")
-    ]
-    tables = [
-        paths.fill(paths.PAPER_TABLE, number=n, ext=ext)
-        for n in drawn_tables
-        for ext in ("csv", "md")
-    ]
-    metrics = [paths.fill(paths.PAPER_TABLE_METRICS, number=n) for n in drawn_tables]
+    """Every configured dataset's figures and tables, Table 3, and (for the paper's
+    dataset) the learning-curve plots DVC shows."""
+    parts = [dataset_figure_targets(dataset) for dataset in config["datasets"]]
+
+    def every(kind):
+        return [target for part in parts for target in part[kind]]
+
     plots = [paths.fill(paths.CURVES_PLOT, env=env) for env in config["envs"]]
-    analyses = [
-        paths.fill(paths.ANALYSIS_FIGURE, kind=kind, ext=ext)
-        for kind in ANALYSIS_FIGURES
-        for ext in ("pdf", "png")
-    ]
     return (
-        figures
-        + tables
+        every("figures")
+        + every("tables")
         + [CONFIGURATION_TABLE]
-        + metrics
-        + plots
-        + analyses
-        + model_figure_targets()
+        + every("metrics")
+        + (plots if PAPER_DATASET in config["datasets"] else [])
+        + every("analyses")
+        + every("models")
     )
 
 
@@ -153,7 +166,7 @@ def figure_panels(wildcards):
     """The letters of the panels the configuration can draw; a figure it can draw none
     of stops the run in one line that names why."""
     number = int(wildcards.figure)
-    panels = panel_problems(number)
+    panels = panel_problems(number, dataset_of(wildcards))
     if all(panels.values()):
         raise ValueError(f"figure {number} cannot be drawn: {next(iter(panels.values()))}")
     return [letter for letter, why in panels.items() if why is None]
@@ -163,7 +176,7 @@ def figure_tables(wildcards):
     """The table partitions the figure's drawable panels read."""
     panels = figure_panels(wildcards)
     number = int(wildcards.figure)
-    return figure_inputs([p for p in FIGURES[number] if p.panel in panels], config["dataset"])
+    return figure_inputs([p for p in FIGURES[number] if p.panel in panels], dataset_of(wildcards))
 
 
 def figure_caption(wildcards):
@@ -181,35 +194,39 @@ def figure_spec(wildcards):
     return {
         "figure": int(wildcards.figure),
         "catalogue": CATALOGUE,
-        "dataset": config["dataset"],
+        "dataset": dataset_of(wildcards),
         "options": section("figures"),
         "panels": figure_panels(wildcards),
-        "pdf": filled(paths.FIGURE, wildcards, ext="pdf"),
-        "png": filled(paths.FIGURE, wildcards, ext="png"),
+        "pdf": placed(paths.FIGURE, wildcards, ext="pdf"),
+        "png": placed(paths.FIGURE, wildcards, ext="png"),
         **other_models(),
     }
 
 
+def model_panels_of(wildcards):
+    return other_model_panels(int(wildcards.figure), wildcards.model, dataset_of(wildcards))
+
+
 def model_figure_tables(wildcards):
-    panels = other_model_panels(int(wildcards.figure), wildcards.model)
+    panels = model_panels_of(wildcards)
     if not panels:
         raise ValueError(
             f"figure {wildcards.figure} has no panel of model {wildcards.model!r} to draw: "
             f"it is not one of the models beyond the paper's with per-model panels there "
             f"({sorted(OTHER_MODELS)})"
         )
-    return figure_inputs(panels, config["dataset"])
+    return figure_inputs(panels, dataset_of(wildcards))
 
 
 @job_spec
 def model_figure_spec(wildcards):
     return {
-        "panels": [vars(p) for p in other_model_panels(int(wildcards.figure), wildcards.model)],
+        "panels": [vars(p) for p in model_panels_of(wildcards)],
         "drawers": [],
-        "dataset": config["dataset"],
+        "dataset": dataset_of(wildcards),
         "options": section("figures"),
-        "pdf": filled(paths.MODEL_FIGURE, wildcards, ext="pdf"),
-        "png": filled(paths.MODEL_FIGURE, wildcards, ext="png"),
+        "pdf": placed(paths.MODEL_FIGURE, wildcards, ext="pdf"),
+        "png": placed(paths.MODEL_FIGURE, wildcards, ext="png"),
         **other_models(),
     }
 
@@ -238,7 +255,7 @@ def analysis_figure_panels(kind):
 
 
 def analysis_figure_tables(wildcards):
-    return figure_inputs(analysis_figure_panels(wildcards.kind), config["dataset"])
+    return figure_inputs(analysis_figure_panels(wildcards.kind), dataset_of(wildcards))
 
 
 @job_spec
@@ -246,17 +263,17 @@ def analysis_figure_spec(wildcards):
     return {
         "panels": [vars(panel) for panel in analysis_figure_panels(wildcards.kind)],
         "drawers": [ANALYSIS_FIGURES[wildcards.kind][1]],
-        "dataset": config["dataset"],
+        "dataset": dataset_of(wildcards),
         "options": section("figures"),
-        "pdf": filled(paths.ANALYSIS_FIGURE, wildcards, ext="pdf"),
-        "png": filled(paths.ANALYSIS_FIGURE, wildcards, ext="png"),
+        "pdf": placed(paths.ANALYSIS_FIGURE, wildcards, ext="pdf"),
+        "png": placed(paths.ANALYSIS_FIGURE, wildcards, ext="png"),
     }
 
 
-def learning_curve_partitions(experiment, envs, seeds):
+def learning_curve_partitions(experiment, envs, seeds, dataset=PAPER_DATASET):
     """{learning_curves partition: the experiment's last epoch in its env}."""
     return {
-        table_partition(LEARNING_CURVES, env, config["dataset"], seed, experiment): last_epoch(
+        table_partition(LEARNING_CURVES, env, dataset, seed, experiment): last_epoch(
             experiment, env
         )
         for env in envs
@@ -269,7 +286,9 @@ def paper_table_partitions(wildcards):
     table = PAPER_TABLES[int(wildcards.number)]
     if paper_table_problem(table):
         raise ValueError(f"Table {table.number} cannot be made: {paper_table_problem(table)}")
-    return learning_curve_partitions(table.experiment, config["envs"], paper_table_seeds(table))
+    return learning_curve_partitions(
+        table.experiment, config["envs"], paper_table_seeds(table), dataset_of(wildcards)
+    )
 
 
 def all_reference_returns():
@@ -290,10 +309,11 @@ def paper_table_spec(wildcards):
         "curves": paper_table_partitions(wildcards),
         "published": PUBLISHED,
         "reference_returns": all_reference_returns(),
-        "csv": filled(paths.PAPER_TABLE, wildcards, ext="csv"),
-        "md": filled(paths.PAPER_TABLE, wildcards, ext="md"),
-        "json": filled(paths.PAPER_TABLE_METRICS, wildcards),
+        "csv": placed(paths.PAPER_TABLE, wildcards, ext="csv"),
+        "md": placed(paths.PAPER_TABLE, wildcards, ext="md"),
+        "json": placed(paths.PAPER_TABLE_METRICS, wildcards),
         **({"models": others} if others else {}),
+        **of_another_dataset(wildcards),
     }
 
 

@@ -43,7 +43,7 @@ for analysis in configured(config):
 
 rule mutual_information_data_table:
     input:
-        probe_batch=lambda wildcards: probe_batch_path(wildcards.env),
+        probe_batch=lambda wildcards: probe_batch_path(wildcards.env, wildcards.dataset),
     output:
         MUTUAL_INFORMATION_DATA_PARTITION,
     log:

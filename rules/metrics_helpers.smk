@@ -88,6 +88,7 @@ def analysis_spec(analysis):
                 "env": wildcards.env,
                 "dataset": wildcards.dataset,
                 "seed": int(wildcards.seed),
+                **DATA_COORDINATE,
             },
             "settings": (
                 canonical(analysis_settings(config, analysis))
@@ -106,8 +107,8 @@ def analysis_spec(analysis):
 @job_spec
 def mutual_information_data_spec(wildcards):
     return {
-        "probe_batch": probe_batch_path(wildcards.env),
-        "coordinates": {"env": wildcards.env, "dataset": wildcards.dataset},
+        "probe_batch": probe_batch_path(wildcards.env, wildcards.dataset),
+        "coordinates": {"env": wildcards.env, "dataset": wildcards.dataset, **DATA_COORDINATE},
         "mine": canonical(analysis_settings(config, "mutual_information")),
         "out": filled(MUTUAL_INFORMATION_DATA_PARTITION, wildcards),
     }
@@ -140,6 +141,7 @@ def learning_curve_spec(wildcards):
             "env": wildcards.env,
             "dataset": wildcards.dataset,
             "seed": int(wildcards.seed),
+            **DATA_COORDINATE,
         },
         "out": filled(paths.CURVES_PARTITION, wildcards),
     }

@@ -8,7 +8,7 @@ include: "probe_helpers.smk"
 rule probe_run:
     input:
         checkpoints=rules.train_run.output.checkpoints,
-        probe_batch=lambda wildcards: probe_batch_path(wildcards.env),
+        probe_batch=lambda wildcards: probe_batch_path(wildcards.env, wildcards.dataset),
         pretrained=pretrained_inputs,
     output:
         directory(paths.PROBES),

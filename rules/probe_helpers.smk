@@ -22,6 +22,6 @@ def probe_spec(wildcards):
         "sections": sections,
         "gradients": canonical(analysis_settings(config, "gradients")) if gradients else None,
         "checkpoints": run.path(paths.RUN_CHECKPOINTS),
-        "probe_batch": probe_batch_path(run.env),
+        "probe_batch": probe_batch_path(run.env, run.dataset),
         "out": probe_dir(run),
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from modality_rl.cli import parse_job
+from modality_rl.data.datasets import PAPER_DATASET
 from modality_rl.io import atomic_path
 from modality_rl.scores import load_reference_returns
 from modality_rl.tables import write_table
@@ -27,19 +28,21 @@ class PaperTableJob:
     # Labels of the table's models beyond the paper's, whose rows stand beside (absent:
     # none, so the paper's tables keep their specs).
     models: dict[str, str] = field(default_factory=dict)
+    dataset: str = PAPER_DATASET  # the dataset its runs trained on
 
 
 def main() -> None:
     job, _ = parse_job(PaperTableJob, __doc__)
     table = PAPER_TABLES[job.number]
     curves = pd.concat([read_curves(path, last) for path, last in job.curves.items()])
-    missing = {refs.env: refs.missing
-               for refs in map(load_reference_returns, job.reference_returns)}
+    references = [load_reference_returns(path) for path in job.reference_returns]
+    missing = {refs.env: refs.missing for refs in references}
+    notes = sorted({refs.data for refs in references if refs.data})
     long = paper_table(table, curves, published_numbers(job.published, job.number), missing,
                        list(job.models))
     write_table(long, job.csv)
     with atomic_path(job.md) as tmp:
-        tmp.write_text(markdown(table, long, job.models))
+        tmp.write_text(markdown(table, long, job.models, job.dataset, notes))
     with atomic_path(job.json) as tmp:
         tmp.write_text(json.dumps(table_metrics(long), indent=2) + "\n")
     logging.info("Table %d from %d partitions to %s, %s and %s", job.number, len(job.curves),

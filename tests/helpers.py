@@ -220,3 +220,94 @@ class LoopbackServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class LoopbackHub:
+    """The Hugging Face Hub's dataset API on 127.0.0.1, serving local directories as
+    dataset repositories at one commit: what huggingface_hub's list_datasets,
+    snapshot_download and hf_hub_download ask for (GET /api/datasets?author=, .../revision/
+    <rev>, .../tree/<rev>, HEAD and GET .../resolve/<rev>/<path>; a missing file answers
+    404 with X-Error-Code EntryNotFound). Point HF_ENDPOINT at `url`."""
+
+    SHA = "c0ffee" * 6 + "c0ff"
+
+    def __init__(self, repos: dict[str, Path]):
+        self.repos = {repo: Path(root) for repo, root in repos.items()}
+        self.requests: list[tuple[str, str]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def send(self, status: int, body: bytes = b"", headers: dict | None = None,
+                     with_body: bool = True):
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(body)), **(headers or {})}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
+
+            def answer(self, with_body: bool):
+                outer.requests.append((self.command, self.path))
+                status, body, headers = outer.route(self.path)
+                self.send(status, body, headers, with_body)
+
+            def do_GET(self):
+                self.answer(True)
+
+            def do_HEAD(self):
+                self.answer(False)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def files(self, repo: str, under: str = "") -> list[str]:
+        root = self.repos[repo]
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                      if p.is_file() and p.relative_to(root).as_posix().startswith(under))
+
+    def route(self, raw: str):
+        import hashlib
+        import json
+        from urllib.parse import parse_qs, unquote, urlparse
+
+        url = urlparse(raw)
+        path, query = unquote(url.path), parse_qs(url.query)
+        as_json = {"Content-Type": "application/json"}
+        if path == "/api/datasets":
+            author = query.get("author", [""])[0]
+            search = query.get("search", [""])[0]
+            found = [{"id": repo, "sha": self.SHA, "private": False, "author": author}
+                     for repo in self.repos if repo.startswith(f"{author}/") and search in repo]
+            return 200, json.dumps(found).encode(), as_json
+        for repo, root in self.repos.items():
+            api = f"/api/datasets/{repo}/"
+            if path.startswith(api + "revision/"):
+                info = {"id": repo, "sha": self.SHA, "private": False,
+                        "siblings": [{"rfilename": f} for f in self.files(repo)]}
+                return 200, json.dumps(info).encode(), as_json
+            if path.startswith(api + "tree/"):
+                under = path[len(api + "tree/"):].split("/", 1)[1:] or [""]
+                entries = [{"type": "file", "path": f, "size": (root / f).stat().st_size,
+                            "oid": hashlib.sha1((root / f).read_bytes()).hexdigest()}
+                           for f in self.files(repo, under[0])]
+                return 200, json.dumps(entries).encode(), as_json
+            resolve = f"/datasets/{repo}/resolve/"
+            if path.startswith(resolve):
+                name = path[len(resolve):].split("/", 1)[1]
+                if not (root / name).is_file():
+                    return 404, b"entry not found", {"X-Error-Code": "EntryNotFound"}
+                body = (root / name).read_bytes()
+                return 200, body, {"ETag": f'"{hashlib.sha1(body).hexdigest()}"',
+                                   "X-Repo-Commit": self.SHA}
+        return 404, b"not found", {"X-Error-Code": "RepoNotFound"}
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()

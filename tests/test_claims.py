@@ -250,16 +250,21 @@ def test_reports_say_loudly_which_bodies_have_random_weights():
     assert 'class="admonition warning"' in html and "NOT pre-trained" in html
 
 
-def test_script_writes_every_output(tmp_path):
+@pytest.mark.parametrize("source, dataset", [("d4rl", "medium"), ("minari", "medium-expert")])
+def test_script_writes_every_output(tmp_path, source, dataset):
+    """On another dataset, or on Minari's data, the verdicts say so before anything."""
     tables = tmp_path / "tables"
     tables.mkdir()
-    confusion({run: {"gpt2": -0.5, "random": -0.1, "igpt": -0.6} for run in RUNS})[
-        "gradient_confusion"].to_csv(tables / "gradient_confusion.csv", index=False)
+    table = confusion({run: {"gpt2": -0.5, "random": -0.1, "igpt": -0.6} for run in RUNS})[
+        "gradient_confusion"]
+    table.assign(dataset=dataset).to_csv(tables / "gradient_confusion.csv", index=False)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["data"]["source"], config["datasets"] = source, [dataset]
     out = {ext: tmp_path / f"claims.{ext}" for ext in ("md", "csv", "rst", "json")}
     spec = {"claims": str(REPO / "resources/claims.yaml"), "config": config,
             "tables": {table: str(tables / f"{table}.csv") for table in registered_tables()},
-            "paper_config": str(REPO / "config.yaml"), **{k: str(v) for k, v in out.items()}}
+            "paper_config": str(REPO / "config.yaml"), **{k: str(v) for k, v in out.items()},
+            **({} if dataset == "medium" else {"dataset": dataset})}
     result = subprocess.run([sys.executable, REPO / "scripts/claims.py", json.dumps(spec)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -270,3 +275,5 @@ def test_script_writes_every_output(tmp_path):
     written = pd.read_csv(out["csv"]).drop_duplicates("claim").set_index("claim")["verdict"]
     assert written.pop("5.4a") == "reproduced"  # the one claim whose table is here
     assert set(written) == {"inconclusive"}
+    if source == "minari":
+        assert "NOT the paper's data" in md and "dataset medium-expert" in md

@@ -35,7 +35,7 @@ def test_paper_shapes_keeps_every_shape_and_count_of_the_paper():
                                      .read_text()) for key in ("gpt2", "igpt")}
     assert [(a["n_layer"], a["n_embd"], a["n_head"]) for a in architectures.values()] == [
         (12, 768, 12), (24, 512, 8)]
-    for section in ("probe", "dataset", "models"):
+    for section in ("probe", "datasets", "models"):
         assert shapes[section] == paper[section], section
     assert shapes["training"]["batch_size"] == paper["training"]["batch_size"] == 64
     for key in ("norm_samples", "cosine_samples", "max_norm"):

@@ -28,7 +28,7 @@ from modality_rl.runs import enumerate_runs
 STAGES = ("data", "pretrain", "train", "probe", "metrics", "figures", "claims")
 # Everything the stages write: all DVC outs, none overlapping.
 RESULTS = ("data", "pretrained", "runs", "probes", "tables", "figures", "paper_tables", "plots",
-           "metrics", "claims.md", "claims.csv", "claims.rst")
+           "metrics", "claims.md", "claims.csv", "claims.rst", "claims")
 
 
 def dvc_stages() -> dict:

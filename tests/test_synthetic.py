@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from modality_rl.data.schema import verify_d4rl_file
-from modality_rl.data.synthetic import (BehaviourPolicyConfig, RolloutConfig, rollout_seed,
-                                        synthesize_dataset, train_behaviour_policy)
+from modality_rl.data.synthetic import (BehaviourPolicyConfig, RolloutConfig, record_replay,
+                                        rollout_seed, synthesize_dataset,
+                                        train_behaviour_policy)
 from modality_rl.data.trajectories import load_trajectories
 
 pytestmark = pytest.mark.slow
@@ -65,3 +66,27 @@ def test_same_seed_gives_the_same_policy_and_data(behaviour_policy, tmp_path):
 
 def test_datasets_of_one_policy_get_distinct_seeds():
     assert len({rollout_seed(0, d) for d in ("medium", "expert", "random")}) == 3
+
+
+@pytest.mark.parametrize("dataset, level", [("full-replay", None), ("medium-replay", -1e9)])
+def test_replay_datasets_are_the_policys_training_buffer(dataset, level, tmp_path):
+    """full-replay: every transition SAC collected in training; medium-replay: until its
+    last ten training episodes reach the level (here: at once, after ten episodes)."""
+    target = tmp_path / f"walker2d_{dataset}-v2.hdf5"
+    summary = record_replay(TINY_POLICY, env="walker2d", seed=3, dataset=dataset,
+                            medium_level=level, target=target)
+    n = verify_d4rl_file(target, "walker2d")
+    assert n == summary["transitions"]
+    if level is None:
+        assert n == TINY_POLICY.total_steps and not summary["reached_medium_level"]
+    else:
+        assert n < TINY_POLICY.total_steps and summary["reached_medium_level"]
+        assert summary["episodes"] == 10
+    arrays = read(target)
+    ends = arrays["terminals"] | arrays["timeouts"]
+    assert ends[-1] and not (arrays["terminals"] & arrays["timeouts"]).any()
+    inside = np.flatnonzero(~ends[:-1])
+    np.testing.assert_array_equal(arrays["next_observations"][inside],
+                                  arrays["observations"][inside + 1])
+    with h5py.File(target) as f:
+        assert f.attrs["dataset"] == dataset and "replay buffer" in f.attrs["provenance"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from modality_rl.analyses import ANALYSES, analysed_runs, probe_sections
 from modality_rl.bodies import backbone_of, body_config
+from modality_rl.data.datasets import REPLAYS, STITCHED
 from modality_rl.envs import env_spec
 from modality_rl.models.families import Family
 from modality_rl.probes import GRAM_MEMORY_MB
@@ -44,7 +45,11 @@ ATTENTION_MAPS = 4
 VMAP_OVERHEAD = 1.4  # vmap's per-sample gradients of a chunk, over their own size
 MINE_STATE_COPIES = 5.6  # a MINE parameter: itself, its gradient, Adam's two moments, activations
 TABLE_ROW_BYTES = 1100  # a row of a CKA or attention table in pandas (strings included)
-D4RL_TRANSITIONS = 1_000_000  # a D4RL v2 medium or expert file
+# Transitions of the largest D4RL v2 file of each dataset among the three envs (medium,
+# expert, random: 1M; medium-replay: Hopper's 402k; full-replay, medium-expert: 2M).
+D4RL_TRANSITIONS = {"random": 1_000_000, "medium": 1_000_000, "expert": 1_000_000,
+                    "medium-replay": 402_000, "medium-expert": 2_000_000,
+                    "full-replay": 2_000_000}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +121,20 @@ def _declared(floats: float, process_mib: int) -> int:
     return math.ceil((job_mib + RUNNER_MIB) * MIB / 1e6)
 
 
+def dataset_transitions(config: dict, dataset: str) -> int:
+    """At most how many transitions the dataset a run trains on has: a synthetic one's
+    configured rollouts (a replay buffer: the behaviour policy's training steps; a stitched
+    one: its parts'), else D4RL's."""
+    if config["data"]["source"] != "synthetic":
+        return D4RL_TRANSITIONS[dataset]
+    synthetic = config["data"]["synthetic"]
+    if dataset in REPLAYS:
+        return synthetic["behaviour_policy"]["total_steps"]
+    if dataset in STITCHED:
+        return sum(synthetic["transitions"][part] for part in STITCHED[dataset])
+    return synthetic["transitions"][dataset]
+
+
 def train_mb(config: dict, run: Run) -> int:
     """A training job: the model twice (built, then its resumable state), its gradient
     and Adam's two moments, a batch's activations and the dataset in memory."""
@@ -124,8 +143,7 @@ def train_mb(config: dict, run: Run) -> int:
     steps = config["experiments"][run.experiment]["context_length"]
     parameters = body.parameters(training["max_episode_steps"])
     spec = env_spec(run.env)
-    transitions = (config["data"]["synthetic"]["transitions"][run.dataset]
-                   if config["data"]["source"] == "synthetic" else D4RL_TRANSITIONS)
+    transitions = dataset_transitions(config, run.dataset)
     dataset = 3 * transitions * (spec.obs_dim + spec.act_dim + 4)  # file, trajectories, sampler
     floats = (5 * parameters + body.activations(training["batch_size"], 3 * steps) + dataset)
     return _declared(floats, TORCH_JOB_MIB)

@@ -21,6 +21,8 @@ import yaml
 
 from modality_rl import bodies
 from modality_rl.analyses import ANALYSES, analysis_epochs, configured
+from modality_rl.data.datasets import dataset_names, ingredients
+from modality_rl.data.sources import D4RLSources
 
 
 class ConfigError(ValueError):
@@ -49,6 +51,9 @@ def config_schema(schema_path: str | os.PathLike) -> dict:
 
 
 def check_config(config: dict, schema_path: str | os.PathLike) -> None:
+    if "dataset" in config:  # before the schema, whose message would only say "unexpected"
+        raise ConfigError(f"config key dataset: replaced by datasets, a list (datasets: "
+                          f"[{config['dataset']}]), which may name several D4RL datasets")
     schema = config_schema(schema_path)
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema).iter_errors(config))
@@ -67,7 +72,7 @@ def reference_problems(config: dict) -> list[str]:
         if isinstance(experiment["epochs"], dict):
             problems += [f"config key experiments.{name}.epochs has no {env!r} (envs lists it)"
                          for env in envs if env not in experiment["epochs"]]
-    problems += body_problems(config)
+    problems += body_problems(config) + dataset_problems(config)
     if problems:  # the analyses' epochs depend on the experiments' epochs
         return problems
     for name in configured(config):
@@ -108,6 +113,51 @@ def body_problems(config: dict) -> list[str]:
         except bodies.BodyConfigError as err:
             problems.append(str(err))
     return problems
+
+
+def dataset_problems(config: dict) -> list[str]:
+    """Every configured dataset can be made from the configured source: D4RL's release
+    serves them all; the Hub mirror only those it lists; a stitched one (medium-expert)
+    needs its parts; a copy in local_dir always serves."""
+    if config["data"]["source"] == "minari":
+        return minari_dataset_problems(config)
+    if config["data"]["source"] != "d4rl":
+        return []
+    sources = D4RLSources.from_config(config["data"]["d4rl"])
+
+    def served(dataset: str) -> bool:
+        copies = [sources.local_path / dataset_names(env, dataset).d4rl_file
+                  for env in config["envs"]]
+        return sources.provides(dataset) or all(copy.exists() for copy in copies)
+
+    problems = []
+    for dataset in config["datasets"]:
+        parts = ingredients(dataset) if "url" not in sources.sources else ()
+        for needed in parts or (dataset,):
+            if not served(needed):
+                made_of = f" (stitched from {' and '.join(parts)})" if parts else ""
+                problems.append(
+                    f"config key datasets: {dataset!r}{made_of} needs {needed!r}, which no "
+                    f"configured source serves (data.d4rl.sources, {sources.what_each_holds()}) "
+                    f"and {sources.local_path} (data.d4rl.local_dir) does not hold; add url to "
+                    "data.d4rl.sources, or list it in data.d4rl.hub.datasets where the mirror "
+                    "holds it (medium, medium-replay and expert), or copy the D4RL files there")
+    return problems
+
+
+def minari_dataset_problems(config: dict) -> list[str]:
+    """Minari serves the datasets `data.minari.datasets` lists, and the stitched ones made
+    of them; the reference returns need its expert dataset."""
+    held = config["data"]["minari"]["datasets"]
+
+    def served(dataset: str) -> bool:
+        parts = ingredients(dataset)
+        return dataset in held or bool(parts) and set(parts) <= set(held)
+
+    return [f"config key datasets: {dataset!r} is not one of the datasets Minari's group "
+            f"holds ({held}, data.minari.datasets, and the stitched datasets made of them); "
+            "use another data.source for it"
+            for dataset in dict.fromkeys([*config["datasets"], "expert"]) if not served(dataset)]
 
 
 def block_swap_problems(config: dict, name: str, experiment: dict) -> list[str]:

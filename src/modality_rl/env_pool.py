@@ -44,8 +44,8 @@ class Transitions:
 class _Envs:
     """One slice of the pool's environments, in a worker or in this process."""
 
-    def __init__(self, env: str, seed: int, count: int):
-        self.envs = [make_env(env, seed) for _ in range(count)]
+    def __init__(self, env: str, seed: int, count: int, gym_id: str | None = None):
+        self.envs = [make_env(env, seed, gym_id) for _ in range(count)]
         self.steps = 0  # env.step calls, for the count of steps actually taken
 
     def reset(self, seeds: list[int]) -> np.ndarray:
@@ -69,12 +69,13 @@ class _Envs:
 COMMANDS = ("reset", "step", "step_count")
 
 
-def _serve(connection, parent_end, parent_pid: int, env: str, seed: int, count: int) -> None:
+def _serve(connection, parent_end, parent_pid: int, env: str, seed: int, count: int,
+           gym_id: str | None) -> None:
     """A worker's loop: build the slice, then answer commands until told to close."""
     parent_end.close()
     envs = None
     try:
-        envs = _Envs(env, seed, count)
+        envs = _Envs(env, seed, count, gym_id)
         connection.send(("ok", None))
         while True:
             while not connection.poll(PARENT_CHECK_S):
@@ -94,9 +95,10 @@ def _serve(connection, parent_end, parent_pid: int, env: str, seed: int, count: 
 
 
 class EnvPool:
-    def __init__(self, env: str, n: int, *, seed: int, workers: int = 0):
-        """n environments made by `make_env(env, seed)`, stepped by `workers` processes
-        (0 or 1: in this process; more than n: n)."""
+    def __init__(self, env: str, n: int, *, seed: int, workers: int = 0,
+                 gym_id: str | None = None):
+        """n environments made by `make_env(env, seed, gym_id)`, stepped by `workers`
+        processes (0 or 1: in this process; more than n: n)."""
         if workers < 0:
             raise ValueError(f"workers (compute.train_threads - 1) must be >= 0, got {workers}")
         self.n = n
@@ -106,14 +108,14 @@ class EnvPool:
         self._local: _Envs | None = None
         self.connections, self.processes = [], []
         if self.workers == 0:
-            self._local = _Envs(env, seed, n)
+            self._local = _Envs(env, seed, n, gym_id)
             return
         context = multiprocessing.get_context("fork")
         for lo, hi in zip(self.bounds[:-1], self.bounds[1:]):
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_serve, daemon=True, name=f"env-pool-{lo}-{hi}",
                                       args=(child_end, parent_end, os.getpid(), env, seed,
-                                            int(hi - lo)))
+                                            int(hi - lo), gym_id))
             process.start()
             child_end.close()
             self.connections.append(parent_end)

@@ -42,14 +42,15 @@ def env_spec(env: str) -> EnvSpec:
         raise ValueError(f"unknown env {env!r}; expected one of {sorted(ENV_SPECS)}") from None
 
 
-def make_env(env: str, seed: int):
-    """A seeded Gymnasium environment with the 1000-step limit D4RL used."""
+def make_env(env: str, seed: int, gym_id: str | None = None):
+    """A seeded Gymnasium environment with the 1000-step limit D4RL used: the env's -v4
+    (D4RL's dynamics), or `gym_id` (the v5 environment Minari recovers for its data)."""
     import gymnasium as gym
 
     with warnings.catch_warnings():
         # -v4 is chosen on purpose (the D4RL v2 dynamics); its "out of date" notice is noise.
         warnings.filterwarnings("ignore", message=".*is out of date", category=DeprecationWarning)
-        environment = gym.make(env_spec(env).gym_id, max_episode_steps=1000)
+        environment = gym.make(gym_id or env_spec(env).gym_id, max_episode_steps=1000)
     environment.reset(seed=seed)
     environment.action_space.seed(seed)
     return environment

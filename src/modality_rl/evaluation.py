@@ -36,6 +36,7 @@ class EvalConfig:
     seed: int
     max_episode_steps: int = 1000
     returns_scale: float = 1000.0
+    gym_id: str | None = None  # the environment its dataset names (Minari's v5); else -v4
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Evaluator:
         self.cfg = cfg
         n = len(cfg.target_returns) * cfg.episodes
         self.seeds = [cfg.seed + i % cfg.episodes for i in range(n)]
-        self.pool = EnvPool(cfg.env, n, seed=cfg.seed, workers=workers)
+        self.pool = EnvPool(cfg.env, n, seed=cfg.seed, workers=workers, gym_id=cfg.gym_id)
         # In-process stepping cannot overlap the forward pass: one group, all episodes.
         halves = 2 if overlap and self.pool.workers else 1
         self.groups = [np.arange(n)[half::halves] for half in range(min(halves, n))]
@@ -163,7 +164,7 @@ def evaluate_sequential(model: torch.nn.Module, cfg: EvalConfig,
     model.eval()
     for target_index, target in enumerate(cfg.target_returns):
         for episode in range(cfg.episodes):
-            env = make_env(cfg.env, cfg.seed)
+            env = make_env(cfg.env, cfg.seed, cfg.gym_id)
             observation, _ = env.reset(seed=cfg.seed + episode)
             history = _Histories(1, cfg, torch.device(device))
             return_to_go = target / cfg.returns_scale

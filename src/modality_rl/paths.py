@@ -58,6 +58,18 @@ CLAIMS_METRICS = "results/metrics/claims.json"  # dvc metrics
 
 
 
+def of_dataset(pattern: str) -> str:
+    """A figure, table, claim or log pattern of a dataset other than the paper's (medium,
+    whose files keep the paper's names): the same file in a folder named after the dataset,
+    inside its stage's folder (results/figures/fig01.pdf ->
+    results/figures/{dataset}/fig01.pdf; results/claims.md -> results/claims/{dataset}.md)."""
+    root, stage, *rest = pattern.split("/", 2)
+    if not rest:  # a file of results/ itself: its stem becomes the folder
+        stem, ext = stage.split(".", 1)
+        return f"{root}/{stem}/{{dataset}}.{ext}"
+    return f"{root}/{stage}/{{dataset}}/{rest[0]}"
+
+
 def fill(pattern: str, **values: object) -> str:
     """A pattern with its wildcards filled: fill(RUN_METRICS, **run.wildcards)."""
     return pattern.format(**values)

@@ -57,9 +57,10 @@ def enumerate_runs(config: dict) -> list[Run]:
             models = [m for m in models if m in config["models"]]
         for model in models:
             for env in config["envs"]:
-                for seed in experiment.get("seeds", config["seeds"]):
-                    runs.append(Run(experiment=name, model=model, env=env,
-                                    dataset=config["dataset"], seed=seed))
+                for dataset in config["datasets"]:
+                    for seed in experiment.get("seeds", config["seeds"]):
+                        runs.append(Run(experiment=name, model=model, env=env,
+                                        dataset=dataset, seed=seed))
     return runs
 
 

@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from modality_rl import paths
-from modality_rl.data.trajectories import load_trajectories, state_statistics
+from modality_rl.data.trajectories import dataset_attrs, load_trajectories, state_statistics
 from modality_rl.data.windows import WindowBatch, WindowSampler
 from modality_rl.evaluation import EvalConfig, Evaluator
 from modality_rl.io import atomic_directory, atomic_path, write_json, write_torch
@@ -181,6 +181,12 @@ class Trainer:
         self.forward = torch.compile(self.model) if self.cfg.compile else self.model
         self.workspace = RunWorkspace(work_dir, settings.fingerprint())
         trajectories = load_trajectories(dataset_path)
+        # The environment the dataset was collected in where it names one (Minari's v5).
+        provenance = dataset_attrs(dataset_path)
+        self.gym_id = provenance.get("gym_id")
+        if self.gym_id:
+            log.warning("evaluating in %s, the environment of %s: %s", self.gym_id,
+                        dataset_path, provenance.get("note", ""))
         self.state_mean, self.state_std = state_statistics(trajectories)
         self.sampler = self.place(WindowSampler(
             trajectories, self.schedule.context_length, self.state_mean, self.state_std,
@@ -246,7 +252,7 @@ class Trainer:
             episodes=evaluation.episodes, context_length=self.schedule.context_length,
             state_mean=self.state_mean, state_std=self.state_std, seed=self.settings.run.seed,
             max_episode_steps=evaluation.max_episode_steps,
-            returns_scale=self.cfg.returns_scale), workers=self.eval_workers)
+            returns_scale=self.cfg.returns_scale, gym_id=self.gym_id), workers=self.eval_workers)
 
     def evaluate(self, evaluator: Evaluator, epoch: int, action_error: ActionError | None
                  ) -> dict:

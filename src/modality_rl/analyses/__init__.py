@@ -156,17 +156,17 @@ def partitions(config: dict, table: str) -> list[str]:
     """Every partition of `table` the configuration asks for."""
     # Sorted: the order of the config's envs and experiments is not meaning, and reordering
     # them must not rerun gather_table.
-    dataset = config["dataset"]
     if table in DATA_TABLES:
-        return [table_partition(table, env, dataset) for env in sorted(config["envs"])]
+        return [table_partition(table, env, dataset) for env in sorted(config["envs"])
+                for dataset in sorted(config["datasets"])]
     runs = enumerate_runs(config)
     if table == LEARNING_CURVES:
-        keys = sorted({(r.experiment, r.env, r.seed) for r in runs})
+        keys = sorted({(r.experiment, r.env, r.dataset, r.seed) for r in runs})
         return [table_partition(table, env, dataset, seed, experiment)
-                for experiment, env, seed in keys]
+                for experiment, env, dataset, seed in keys]
     experiment = config["analysis"][analysis_of(table)]["experiment"]
-    keys = sorted({(r.env, r.seed) for r in runs if r.experiment == experiment})
-    return [table_partition(table, env, dataset, seed) for env, seed in keys]
+    keys = sorted({(r.env, r.dataset, r.seed) for r in runs if r.experiment == experiment})
+    return [table_partition(table, env, dataset, seed) for env, dataset, seed in keys]
 
 
 def all_tables(config: dict) -> list[str]:

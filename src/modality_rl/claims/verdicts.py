@@ -125,9 +125,11 @@ def claim_tables(claims: list[Claim], made: list[str]) -> list[str]:
     return [t for t in made if t in read]
 
 
-def read_tables(paths: dict[str, str]) -> dict[str, pd.DataFrame | None]:
-    """{table: its gathered CSV}, read; None where the file is missing."""
-    return {name: read_table(p) if Path(p).exists() else None for name, p in paths.items()}
+def read_tables(paths: dict[str, str], dataset: str) -> dict[str, pd.DataFrame | None]:
+    """{table: the rows of `dataset` in its gathered CSV}; None where the file is missing."""
+    tables = {name: read_table(p) if Path(p).exists() else None for name, p in paths.items()}
+    return {name: table if table is None else table[table["dataset"] == dataset]
+            for name, table in tables.items()}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from modality_rl.data.datasets import dataset_names
 from modality_rl.data.hub_mirror import write_mirror_dataset
 from modality_rl.data.schema import DatasetError, verify_d4rl_file
 from modality_rl.data.sources import D4RLSources
@@ -33,10 +34,6 @@ log = logging.getLogger(__name__)
 
 class DatasetUnavailableError(DatasetError):
     """Neither a local copy nor any configured source could provide a D4RL file."""
-
-
-def d4rl_filename(env: str, dataset: str) -> str:
-    return f"{env}_{dataset}-v2.hdf5"
 
 
 def read_checksums(path: str | os.PathLike) -> dict[str, str]:
@@ -89,14 +86,14 @@ def download(url: str, dest: Path, timeout_s: float = 60.0) -> None:
 
 def _from_url(sources: D4RLSources, env: str, dataset: str, tmp: Path) -> str:
     """Download the D4RL release's file; return the name its sum is listed under."""
-    download(sources.url.format(env=env, dataset=dataset), tmp)
-    return d4rl_filename(env, dataset)
+    download(sources.url_of(env, dataset), tmp)
+    return dataset_names(env, dataset).d4rl_file
 
 
 def _from_hub(sources: D4RLSources, env: str, dataset: str, tmp: Path) -> str:
     """Convert the mirror's trajectories; return the name their file's sum is listed under."""
     write_mirror_dataset(sources.hub, env, dataset, tmp)
-    return f"{sources.hub.repo}/{sources.hub.revision}/{d4rl_filename(env, dataset)}"
+    return f"{sources.hub.repo}/{sources.hub.revision}/{dataset_names(env, dataset).d4rl_file}"
 
 
 FETCHERS = {"url": _from_url, "hub": _from_hub}
@@ -110,8 +107,9 @@ def _verified(tmp: Path, env: str, checksum_name: str, checksums: Path) -> int:
 
 def fetch_d4rl_dataset(env: str, dataset: str, target: str | os.PathLike, *,
                        sources: D4RLSources) -> int:
-    """Put a verified `{env}_{dataset}-v2.hdf5` at `target`; return its transition count."""
-    name = d4rl_filename(env, dataset)
+    """Put a verified D4RL v2 file of (env, dataset) at `target`; return its transition
+    count."""
+    name = dataset_names(env, dataset).d4rl_file
     local = sources.local_path / name
     if local.exists():
         log.info("copying %s", local)

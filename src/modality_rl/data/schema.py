@@ -66,3 +66,29 @@ def write_d4rl_hdf5(arrays: dict[str, np.ndarray], path: str | os.PathLike,
         for key, array in arrays.items():
             f.create_dataset(key, data=array)
         f.attrs.update(attrs)
+
+
+def read_d4rl_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The flat arrays of a verified D4RL v2 file (its required and optional keys)."""
+    from modality_rl.inputs import damaged, open_hdf5
+
+    with open_hdf5(path, "dataset") as f:
+        try:
+            return {key: f[key][()] for key in REQUIRED_KEYS + OPTIONAL_KEYS if key in f}
+        except (KeyError, OSError) as err:
+            raise damaged(path, "dataset", err) from err
+
+
+def stitch(parts: list[dict[str, np.ndarray]], max_transitions: int) -> dict[str, np.ndarray]:
+    """D4RL's stitch_dataset.py: every part but the last cut at its last episode's end
+    (its last terminal or timeout), then the parts in order, at most `max_transitions`."""
+    keys = [key for key in parts[0] if all(key in part for part in parts)]
+    cut = []
+    for i, part in enumerate(parts):
+        if i == len(parts) - 1:
+            cut.append(part)
+            continue
+        ends = np.flatnonzero(part["terminals"] | part["timeouts"])
+        n = int(ends[-1]) + 1 if len(ends) else 0
+        cut.append({key: part[key][:n] for key in keys})
+    return {key: np.concatenate([part[key] for part in cut])[:max_transitions] for key in keys}

@@ -3,7 +3,8 @@
 A copy in `local_dir` is used first. Otherwise the sources are tried in the order that
 `sources` lists them, and the first that yields a verified file wins:
 
-  url  the D4RL release itself (`url`, a template with {env} and {dataset});
+  url  the D4RL release itself (`url`, a template with {env} and {dataset}: D4RL's
+       spelling, medium_replay);
   hub  the Hugging Face Hub mirror of the trajectories the Decision Transformer's code
        made from D4RL (`hub`), at a pinned commit, converted to the D4RL v2 schema
        (modality_rl.data.hub_mirror). It holds only some datasets (no -random-v2).
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from modality_rl.data.datasets import dataset_names
 from modality_rl.spec import SpecError, from_data
 
 SOURCE_KINDS = ("url", "hub")
@@ -40,6 +42,7 @@ class HubMirror:
         return dataset in self.datasets
 
     def filename(self, env: str, dataset: str) -> str:
+        """The mirror's file of (env, dataset): its folders are D4RL's ids (medium-replay)."""
         return self.file.format(env=env, dataset=dataset)
 
     def describe(self, env: str, dataset: str) -> str:
@@ -82,7 +85,16 @@ class D4RLSources:
         """Whether some listed source can serve `dataset`."""
         return any(self.holds(kind, dataset) for kind in self.sources)
 
+    def what_each_holds(self) -> str:
+        """For error messages: each listed source and the datasets it serves."""
+        return "; ".join(
+            f"{kind}: {'every D4RL dataset' if kind == 'url' else list(self.hub.datasets)}"
+            for kind in self.sources)
+
+    def url_of(self, env: str, dataset: str) -> str:
+        return self.url.format(env=env, dataset=dataset_names(env, dataset).token)
+
     def describe(self, kind: str, env: str, dataset: str) -> str:
         if kind == "url":
-            return f"url {self.url.format(env=env, dataset=dataset)}"
+            return f"url {self.url_of(env, dataset)}"
         return f"hub {self.hub.describe(env, dataset)}"

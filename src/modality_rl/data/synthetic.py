@@ -6,7 +6,14 @@ number of steps, then rolled out:
 
 - `medium`: the SAC policy's mean action plus Gaussian exploration noise;
 - `expert`: the same policy without noise (the best policy we have);
-- `random`: uniform random actions.
+- `random`: uniform random actions;
+- `medium-replay` and `full-replay`, as D4RL's: the replay buffer of the SAC agent's
+  training, every transition it collected (it is trained again, with the same settings
+  and seed): full-replay all of its training, medium-replay until the mean return of its
+  last ten training episodes reaches the medium dataset's mean episode return (D4RL: until
+  the policy reaches the medium level), or all of it if it never does.
+
+(`medium-expert` is stitched from medium and expert, as D4RL's: modality_rl.data.datasets.)
 
 Random and expert exist so that the paper's normalised score (which uses the mean
 returns of the random and expert datasets) works unchanged. Files follow the D4RL v2
@@ -87,6 +94,84 @@ def train_behaviour_policy(cfg: BehaviourPolicyConfig, *, env: str, seed: int,
     agent.learn(cfg.total_steps, callback=_progress_callback(cfg.total_steps))
     with atomic_path(target) as tmp, open(tmp, "wb") as f:
         agent.save(f)
+
+
+LEVEL_EPISODES = 10  # medium-replay's level: the mean return of this many last episodes
+
+
+def _replay_recorder(total_steps: int, level: float | None):
+    """A callback that records every transition SAC collects, and (given a level) stops
+    training once the last LEVEL_EPISODES training episodes average at least `level`."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class ReplayRecorder(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.columns = {k: [] for k in ("observations", "actions", "rewards", "terminals",
+                                            "timeouts", "next_observations")}
+            self.returns, self.episode_return = [], 0.0
+            self.bar = tqdm(total=total_steps, desc="SAC replay buffer", mininterval=5)
+
+        def _on_step(self) -> bool:
+            # Called after env.step and before SB3 moves _last_obs on to the new observation.
+            info, done = self.locals["infos"][0], bool(self.locals["dones"][0])
+            truncated = bool(info.get("TimeLimit.truncated", False))
+            reward = float(self.locals["rewards"][0])
+            next_obs = info["terminal_observation"] if done else self.locals["new_obs"][0]
+            for key, value in zip(self.columns, (
+                    self.model._last_obs[0], self.locals["actions"][0], reward,
+                    done and not truncated, truncated, next_obs)):
+                self.columns[key].append(value)
+            self.episode_return += reward
+            self.bar.update(1)
+            if done:
+                self.returns.append(self.episode_return)
+                self.episode_return = 0.0
+            recent = self.returns[-LEVEL_EPISODES:]
+            reached = (level is not None and len(recent) == LEVEL_EPISODES
+                       and float(np.mean(recent)) >= level)
+            return not reached
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return ReplayRecorder()
+
+
+def record_replay(cfg: BehaviourPolicyConfig, *, env: str, seed: int, dataset: str,
+                  medium_level: float | None, target: str | os.PathLike) -> dict:
+    """Train the behaviour policy's SAC again (its settings and seed) and write every
+    transition it collects as a D4RL v2 file: all of training, or until its training
+    episodes reach `medium_level` (medium-replay)."""
+    import gymnasium
+    import mujoco
+    import torch
+    from stable_baselines3 import SAC
+
+    torch.set_num_threads(1)
+    agent = SAC("MlpPolicy", make_env(env, seed), seed=seed, verbose=0,
+                learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
+                policy_kwargs={"net_arch": list(cfg.hidden_sizes)})
+    recorder = _replay_recorder(cfg.total_steps, medium_level)
+    agent.learn(cfg.total_steps, callback=recorder)
+    arrays = {key: np.asarray(values, dtype=np.float32)
+              for key, values in recorder.columns.items()}
+    arrays["terminals"] = arrays["terminals"].astype(bool)
+    arrays["timeouts"] = arrays["timeouts"].astype(bool)
+    arrays["timeouts"][-1] |= not arrays["terminals"][-1]  # the buffer ends an episode
+    reached = len(arrays["rewards"]) < cfg.total_steps
+    attrs = {"source": "synthetic", "env": env, "dataset": dataset, "seed": seed,
+             "medium_level": medium_level if medium_level is not None else "none",
+             "provenance": ("the SAC behaviour policy's replay buffer, "
+                            + ("until its training episodes reached the medium level"
+                               if reached else "all of its training")),
+             "gymnasium_version": gymnasium.__version__, "mujoco_version": mujoco.__version__}
+    with atomic_path(target) as tmp:
+        write_d4rl_hdf5(arrays, tmp, attrs)
+        verify_d4rl_file(tmp, env)
+    summary = {"transitions": len(arrays["rewards"]), "episodes": len(recorder.returns),
+               "reached_medium_level": reached}
+    log.info("%s %s: %s", env, dataset, summary)
+    return summary
 
 
 def rollout_seed(seed: int, dataset: str) -> int:

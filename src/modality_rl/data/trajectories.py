@@ -58,6 +58,13 @@ def load_trajectories(path: str | os.PathLike) -> list[Trajectory]:
     return split_trajectories(arrays)
 
 
+def dataset_attrs(path: str | os.PathLike) -> dict:
+    """A dataset file's provenance attributes (source, gym_id, reference scores, ...)."""
+    with open_hdf5(path, "dataset") as f:
+        return {key: value.decode() if isinstance(value, bytes) else value
+                for key, value in f.attrs.items()}
+
+
 def state_statistics(trajectories: list[Trajectory]) -> tuple[np.ndarray, np.ndarray]:
     """Per-dimension mean and std of every state (std + 1e-6, as in the DT code)."""
     states = np.concatenate([t.observations for t in trajectories], axis=0)

@@ -44,9 +44,9 @@ def panel_inputs(panel: Panel, dataset: str) -> dict[str, list[str]]:
     return inputs
 
 
-def panel_problem(panel: Panel, config: dict) -> str | None:
-    """Why the configuration cannot draw `panel` (a configuration with fewer envs, seeds or
-    models than the paper's draws the panels it can); None when it can."""
+def panel_problem(panel: Panel, config: dict, dataset: str) -> str | None:
+    """Why the configuration cannot draw `panel` of `dataset` (a configuration with fewer
+    envs, seeds or models than the paper's draws the panels it can); None when it can."""
     absent = [env for env in panel.envs if env not in config["envs"]]
     if absent:
         return f"env {absent[0]!r} is not in envs (config key envs)"
@@ -56,7 +56,7 @@ def panel_problem(panel: Panel, config: dict) -> str | None:
         return (f"analysis {left_out[0]} is not configured (config key "
                 f"analysis.{left_out[0]})")
     made = {path for table in all_tables(config) for path in partitions(config, table)}
-    missing = [path for paths in panel_inputs(panel, config["dataset"]).values()
+    missing = [path for paths in panel_inputs(panel, dataset).values()
                for path in paths if path not in made]
     if missing and panel.seed is not None and panel.seed not in config["seeds"]:
         return f"seed {panel.seed} is not in seeds (config key seeds)"

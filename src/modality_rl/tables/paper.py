@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from modality_rl.bodies import PAPER_LABELS as MODEL_LABELS
+from modality_rl.data.datasets import PAPER_DATASET
 from modality_rl.scores import CONVENTIONS
 from modality_rl.tables.learning_curves import best_epoch_scores
 
@@ -82,13 +83,19 @@ def paper_table(table: PaperTable, curves: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def markdown(table: PaperTable, long: pd.DataFrame, others: dict[str, str] | None = None
-             ) -> str:
+def markdown(table: PaperTable, long: pd.DataFrame, others: dict[str, str] | None = None,
+             dataset: str = PAPER_DATASET, notes: list[str] = ()) -> str:
     """The paper's layout: one row per env, ours per model and convention, published beside
-    (the `others`' columns, {model: label}, after the paper's, with no published number)."""
+    (the `others`' columns, {model: label}, after the paper's, with no published number).
+    A dataset other than the paper's is named in the title, and the published numbers are
+    the paper's, on medium; `notes` (data that are not the paper's) open the table."""
     labels = {**MODEL_LABELS, **(others or {})}
     models = [*table.models, *(others or {})]
-    lines = [f"# Table {table.number}: {table.title}", "",
+    title = f"# Table {table.number}: {table.title}"
+    if dataset != PAPER_DATASET:
+        title += (f" ({dataset}; *published*: the paper's numbers, on {PAPER_DATASET}, for "
+                  "reference only)")
+    lines = [title, "", *(f"**{note}.**" for note in notes), *([""] if notes else []),
              "Best-epoch normalised score, mean ± std over seeds (`paper`: random/expert "
              "dataset returns; `d4rl`: D4RL reference scores). *Published*: the paper's number.",
              ""]
