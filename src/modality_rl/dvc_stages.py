@@ -65,14 +65,14 @@ class Stage:
 
 STAGES = (
     Stage(name="data",
-          params=("envs", "dataset", "data", "probe", "training.max_episode_steps",
+          params=("envs", "datasets", "data", "probe", "training.max_episode_steps",
                   "training.returns_scale"),
           reads=("resources/d4rl-v2.sha256",), outs=("results/data",)),
     Stage(name="pretrain", params=("pretraining", "backbones"),
           reads=("resources/architectures",), outs=("results/pretrained",),
           then="mkdir -p results/pretrained"),
     Stage(name="train", reads_stages=("data", "pretrain"),
-          params=("envs", "dataset", "models", "seeds", "training", "backbones",
+          params=("envs", "datasets", "models", "seeds", "training", "backbones",
                   "experiments", "evaluation"),
           outs=("results/runs",)),
     Stage(name="probe", reads_stages=("data", "pretrain", "train"), params=("analysis",),
@@ -81,8 +81,8 @@ STAGES = (
           params=("analysis",), outs=("results/tables",),
           loads=tuple(a.builder for a in ANALYSES.values())),
     Stage(name="figures", reads_stages=("data", "metrics"),
-          params=("envs", "seeds", "training", "backbones", "experiments", "evaluation",
-                  "figures"),
+          params=("envs", "datasets", "models", "seeds", "training", "backbones",
+                  "experiments", "evaluation", "figures"),
           reads=("resources/figures.tsv", "resources/paper_tables.tsv"),
           loads=tuple(d for a in ANALYSES.values() for d in a.figures),
           outs=("results/figures", "results/paper_tables", "results/plots"),
@@ -178,6 +178,8 @@ def stage_entry(stage: Stage) -> dict:
                + (f" && {stage.then}" if stage.then else ""),
         "deps": list(dict.fromkeys(deps)),
     }
+    if missing := [key for key in stage.params if not has_key("config.yaml", key)]:
+        raise KeyError(f"stage {stage.name!r} names config keys config.yaml lacks: {missing}")
     if stage.params:
         entry["params"] = [{path: [key for key in stage.params if has_key(path, key)]}
                            for path in PARAM_FILES if any(has_key(path, k) for k in stage.params)]
