@@ -107,7 +107,7 @@ class BrokenEnv:
 def test_failing_worker_raises_with_its_traceback(monkeypatch):
     # Workers are forked, so they build their envs with the patched make_env.
     monkeypatch.setattr(modality_rl.env_pool, "make_env",
-                        lambda env, seed: BrokenEnv(make_env(env, seed)))
+                        lambda env, seed, gym_id=None: BrokenEnv(make_env(env, seed, gym_id)))
     cfg = eval_config("halfcheetah", 17, 5, 10, episodes=2)
     with Evaluator(cfg, workers=2) as evaluator:
         with pytest.raises(RuntimeError, match="(?s)worker 0.*failed.*simulated instability"):

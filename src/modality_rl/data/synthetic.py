@@ -80,17 +80,26 @@ def _progress_callback(total_steps: int):
     return TqdmCallback()
 
 
-def train_behaviour_policy(cfg: BehaviourPolicyConfig, *, env: str, seed: int,
-                           target: str | os.PathLike) -> None:
-    """Train SAC in the real environment and save it (stable-baselines3 zip) at `target`."""
+def _sac_agent(cfg: BehaviourPolicyConfig, *, env: str, seed: int):
+    """The behaviour policy's SAC, untrained, logging nowhere (SB3's default logger makes
+    an empty /tmp/SB3-<time> folder per agent)."""
     import torch
     from stable_baselines3 import SAC
+    from stable_baselines3.common.logger import Logger
 
     # SB3's small networks run fastest single-threaded, and parallel jobs do not contend.
     torch.set_num_threads(1)
     agent = SAC("MlpPolicy", make_env(env, seed), seed=seed, verbose=0,
                 learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
                 policy_kwargs={"net_arch": list(cfg.hidden_sizes)})
+    agent.set_logger(Logger(folder=None, output_formats=[]))
+    return agent
+
+
+def train_behaviour_policy(cfg: BehaviourPolicyConfig, *, env: str, seed: int,
+                           target: str | os.PathLike) -> None:
+    """Train SAC in the real environment and save it (stable-baselines3 zip) at `target`."""
+    agent = _sac_agent(cfg, env=env, seed=seed)
     agent.learn(cfg.total_steps, callback=_progress_callback(cfg.total_steps))
     with atomic_path(target) as tmp, open(tmp, "wb") as f:
         agent.save(f)
@@ -144,13 +153,7 @@ def record_replay(cfg: BehaviourPolicyConfig, *, env: str, seed: int, dataset: s
     episodes reach `medium_level` (medium-replay)."""
     import gymnasium
     import mujoco
-    import torch
-    from stable_baselines3 import SAC
-
-    torch.set_num_threads(1)
-    agent = SAC("MlpPolicy", make_env(env, seed), seed=seed, verbose=0,
-                learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
-                policy_kwargs={"net_arch": list(cfg.hidden_sizes)})
+    agent = _sac_agent(cfg, env=env, seed=seed)
     recorder = _replay_recorder(cfg.total_steps, medium_level)
     agent.learn(cfg.total_steps, callback=recorder)
     arrays = {key: np.asarray(values, dtype=np.float32)
