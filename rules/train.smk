@@ -27,8 +27,10 @@ rule train_run:
         script=script("train_run"),
         code=code("train_run"),
         spec=train_spec,
+        tracking=tracking_option,
     shell:
         (
             "python {params.script} {params.spec:q} --threads {threads}"
-            " --runs-per-gpu {resources.runs_per_gpu} > {log} 2>&1"
+            " --runs-per-gpu {resources.runs_per_gpu} --tracking {params.tracking:q}"
+            " > {log} 2>&1"
         )

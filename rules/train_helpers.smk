@@ -23,6 +23,18 @@ def train_mem_mb(wildcards):
     return budgets.train_mb(config, run_of(wildcards))
 
 
+# Where the live curves go (config key tracking): derived from the output's path, so
+# Snakemake does not compare it with the last run's, and changing it reruns nothing.
+def tracking_option(wildcards, output):
+    return json.dumps(
+        config["tracking"]
+        | {
+            "run_dir": os.path.dirname(output.metrics),
+            "run_id": run_of(wildcards).path(paths.RUN_ID),
+        }
+    )
+
+
 @job_spec
 def train_spec(wildcards):
     run = run_of(wildcards)

@@ -8,6 +8,7 @@ from modality_rl.allocator import release_freed_memory_eagerly
 from modality_rl.cli import parse_job
 from modality_rl.devices import select_device
 from modality_rl.scores import load_reference_returns
+from modality_rl.tracking import load_tracking
 from modality_rl.training import RunSettings, Trainer
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     # The rule's threads: this process, and threads - 1 stepping the evaluation envs.
     trainer = Trainer(job.settings, job.dataset, load_reference_returns(job.reference_returns),
                       job.work_dir, select_device(runtime.device, runtime.runs_per_gpu),
-                      eval_workers=runtime.threads - 1)
+                      eval_workers=runtime.threads - 1, tracking=load_tracking(runtime.tracking))
     trainer.run(job.metrics, job.checkpoints)
 
 

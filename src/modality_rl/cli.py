@@ -1,9 +1,10 @@
 """What every script in scripts/ shares: its job spec from the command line, logging to
 stderr (which the rules send to the job's log file), and the runtime options.
 
-A script is run as `python scripts/<job>.py SPEC [--threads N] [--device auto|cpu]`.
-SPEC (a JSON object, or @file.json) fixes what the job computes and where it writes;
-the runtime options only say how fast, so they are kept out of it.
+A script is run as `python scripts/<job>.py SPEC [--threads N] [--device auto|cpu]
+[--tracking JSON]`. SPEC (a JSON object, or @file.json) fixes what the job computes and
+where it writes; the runtime options only say how fast, and where a training job shows its
+live curves, so they are kept out of it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class Runtime:
     threads: int  # CPU threads (torch, MuJoCo workers): the rule's threads
     device: str  # auto: a GPU slot of its own when there are GPUs; cpu: never a GPU
     runs_per_gpu: int  # GPU slots per device (config key compute.runs_per_gpu)
+    # --tracking: where a training job shows its live curves (config key tracking), the
+    # JSON of a tracking.TrackingConfig, read by that job alone (so no other job's code
+    # digest holds the tracking module).
+    tracking: str | None
 
 
 def setup_logging() -> None:
@@ -41,6 +46,8 @@ def parse_job(cls: type[T], description: str | None) -> tuple[T, Runtime]:
                         help="auto: a GPU slot of its own when there are GPUs (default)")
     parser.add_argument("--runs-per-gpu", type=int, default=1,
                         help="jobs that may share one GPU (default 1)")
+    parser.add_argument("--tracking", metavar="JSON",
+                        help="where a training job logs its live curves (default: nowhere)")
     args = parser.parse_args()
     setup_logging()
     try:
@@ -49,4 +56,4 @@ def parse_job(cls: type[T], description: str | None) -> tuple[T, Runtime]:
         parser.error(str(err))
     logging.getLogger(__name__).info("%s: %s", cls.__name__, args.spec)
     return spec, Runtime(threads=args.threads, device=args.device,
-                         runs_per_gpu=args.runs_per_gpu)
+                         runs_per_gpu=args.runs_per_gpu, tracking=args.tracking)

@@ -23,6 +23,7 @@ from modality_rl import bodies
 from modality_rl.analyses import ANALYSES, analysis_epochs, configured
 from modality_rl.data.datasets import dataset_names, ingredients
 from modality_rl.data.sources import D4RLSources
+from modality_rl.tracking import wandb_problem
 
 
 class ConfigError(ValueError):
@@ -60,6 +61,8 @@ def check_config(config: dict, schema_path: str | os.PathLike) -> None:
     if error is not None:
         raise ConfigError(f"config key {key_path(error.absolute_path)}: {error.message}")
     for problem in path_problems(config) + reference_problems(config):
+        raise ConfigError(problem)
+    if problem := wandb_problem(config["tracking"]["wandb"]):
         raise ConfigError(problem)
 
 

@@ -43,6 +43,7 @@ from modality_rl.runs import Run
 from modality_rl.scores import CONVENTIONS, ReferenceReturns
 from modality_rl.seeding import seed_everything
 from modality_rl.spec import to_data
+from modality_rl.tracking import Tracker, TrackingConfig
 
 # The dataset stays on the GPU when it takes at most this share of its free memory.
 DEVICE_DATASET_SHARE = 0.25
@@ -166,12 +167,15 @@ class ActionError:
 
 
 class Trainer:
-    """`eval_workers` processes step the evaluation envs (0 or 1: this process does)."""
+    """`eval_workers` processes step the evaluation envs (0 or 1: this process does);
+    `tracking` says where the live curves go (None: nowhere; they change no number)."""
 
     def __init__(self, settings: RunSettings, dataset_path: str | os.PathLike,
                  refs: ReferenceReturns, work_dir: str | os.PathLike,
-                 device: torch.device | str = "cpu", eval_workers: int = 0):
+                 device: torch.device | str = "cpu", eval_workers: int = 0,
+                 tracking: TrackingConfig | None = None):
         self.settings, self.refs, self.eval_workers = settings, refs, eval_workers
+        self.tracking = tracking
         self.cfg, self.schedule = settings.training, settings.schedule
         self.device = torch.device(device)
         if self.device.type == "cuda":
@@ -197,6 +201,7 @@ class Trainer:
                                                         settings.model.is_pretrained,
                                                         self.device)
         self.metrics: list[dict] = []
+        self.tracker = Tracker(None, {}, self.cfg.steps_per_epoch, first_epoch=0)
 
     def place(self, sampler: WindowSampler) -> WindowSampler:
         """The sampler with its windows on the GPU when they fit: a batch is then gathered
@@ -227,7 +232,8 @@ class Trainer:
         on the device and read once, so a GPU never waits for the host mid-epoch."""
         self.model.train()
         total = torch.zeros((), dtype=torch.float64, device=self.device)
-        for _ in tqdm(range(self.cfg.steps_per_epoch), desc=f"epoch {epoch}", mininterval=10):
+        first_step = (epoch - 1) * self.cfg.steps_per_epoch + 1
+        for i in tqdm(range(self.cfg.steps_per_epoch), desc=f"epoch {epoch}", mininterval=10):
             batch = self.batch()
             with self.autocast():
                 predicted = self.forward(batch["states"], batch["actions"],
@@ -236,13 +242,31 @@ class Trainer:
             loss = masked_action_mse(predicted.float(), batch["actions"], batch["mask"])
             self.optimizer.zero_grad()
             loss.backward()
-            if self.schedule.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.schedule.grad_clip)
+            grad_norm = self.clip_gradients()
+            if self.tracker.wants_step(first_step + i):
+                self.track_step(first_step + i, loss, grad_norm)
             self.optimizer.step()
             self.scheduler.step()
             total += loss.detach()
         return ActionError(last_batch=loss.item(),
                            epoch_mean=total.item() / self.cfg.steps_per_epoch)
+
+    def clip_gradients(self) -> torch.Tensor | None:
+        """Clip to `grad_clip` (the experiment's); the norm before clipping, or None."""
+        if self.schedule.grad_clip is None:
+            return None
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.schedule.grad_clip)
+
+    def track_step(self, step: int, loss: torch.Tensor, grad_norm: torch.Tensor | None
+                   ) -> None:
+        """The step's loss, learning rate and gradient norm before and after clipping (read
+        from the gradients, so on logged steps only: reading them waits for a GPU)."""
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        after = torch.nn.utils.get_total_norm(grads)
+        self.tracker.step(step, loss=loss.item(),
+                          learning_rate=self.optimizer.param_groups[0]["lr"],
+                          grad_norm=(after if grad_norm is None else grad_norm).item(),
+                          clipped_grad_norm=after.item())
 
     def evaluator(self) -> Evaluator:
         """The run's evaluation envs, built once and reset with the same seeds each epoch."""
@@ -300,14 +324,22 @@ class Trainer:
         """Train (resuming where a killed run stopped) and publish the outputs, holding the
         run's work directory for the whole time."""
         with self.workspace, self.evaluator() as evaluator:
-            for epoch in range(self.load_state(), self.schedule.epochs + 1):
-                action_error = self.train_epoch(epoch) if epoch > 0 else None
-                self.metrics.append(self.evaluate(evaluator, epoch, action_error))
-                if epoch in self.schedule.checkpoint_epochs:
-                    write_torch(self.model.state_dict(), self.workspace.checkpoint_path(epoch))
-                self.save_state(epoch)
+            first_epoch = self.load_state()
+            self.tracker = Tracker(self.tracking, to_data(self.settings),
+                                   self.cfg.steps_per_epoch, first_epoch)
+            with self.tracker:
+                self.train_epochs(evaluator, first_epoch)
             self.publish(metrics_csv, checkpoints_dir)
         return self.metrics
+
+    def train_epochs(self, evaluator: Evaluator, first_epoch: int) -> None:
+        for epoch in range(first_epoch, self.schedule.epochs + 1):
+            action_error = self.train_epoch(epoch) if epoch > 0 else None
+            self.metrics.append(self.evaluate(evaluator, epoch, action_error))
+            self.tracker.epoch(epoch, self.metrics[-1])
+            if epoch in self.schedule.checkpoint_epochs:
+                write_torch(self.model.state_dict(), self.workspace.checkpoint_path(epoch))
+            self.save_state(epoch)
 
     def publish(self, metrics_csv: str | os.PathLike, checkpoints_dir: str | os.PathLike) -> None:
         """Put the finished run's outputs in place, then drop its resumable state.
