@@ -175,9 +175,84 @@ def test_best_score_and_mean_over_epochs():
     assert mean["value"].tolist() == pytest.approx([30.0])
 
 
+def test_shallow_parameter_change_and_cross_model_cka():
+    change = pd.DataFrame({"env": "hopper", "seed": 1, "model": "gpt2",
+                           "parameter_index": range(5), "l2_distance": [4.0, 2.0, 9.0, 1.0, 0.0]})
+    halves = STATISTICS["mean_parameter_change"].compute(
+        {"parameter_change": change}, column="l2_distance", split="depth_halves")
+    # Indices 0 and 1 lie below half of the last index (2): shallow; 2, 3, 4: deep.
+    assert halves.set_index("subject")["value"].to_dict() == {"gpt2/deep": pytest.approx(10 / 3),
+                                                              "gpt2/shallow": 3.0}
+    between = pd.DataFrame({"env": "hopper", "seed": 1, "token": "state",
+                            "model_a": ["random", "random", "gpt2", "random"],
+                            "model_b": ["gpt2", "gpt2", "igpt", "gpt2"], "epoch": [4, 4, 4, 0],
+                            "cka": [0.2, 0.4, 0.1, 0.9], "cka_null": 0.0})
+    pairs = STATISTICS["mean_cka_between_models"].compute(
+        {"cka_between_models": between}, token="state").set_index("subject")["value"]
+    assert pairs.to_dict() == {"gpt2~igpt": 0.1, "gpt2~random": pytest.approx(0.3)}  # epoch 4
+
+
+def curve_rows(experiment: str, model: str, metric: str, values: list[float], seed: int = 1):
+    return [{"experiment": experiment, "env": "hopper", "seed": seed, "model": model,
+             "epoch": epoch, "metric": metric, "target_return": 3600, "value": value}
+            for epoch, value in enumerate(values, start=1)]
+
+
+def test_clipping_runs_are_compared_over_their_common_epochs():
+    curves = pd.DataFrame(curve_rows("no_grad_clip", "igpt", "action_error", [0.3, 0.2])
+                          + curve_rows("main", "igpt", "action_error", [0.9, 0.7, 0.0, 0.0]))
+    means = STATISTICS["mean_over_common_epochs"].compute(
+        {"learning_curves": curves}, metric="action_error",
+        runs=["no_grad_clip/igpt", "main/igpt"]).set_index("subject")["value"]
+    assert means.to_dict() == pytest.approx({"main/igpt": 0.8, "no_grad_clip/igpt": 0.25})
+    g3 = next(c for c in load_claims(REPO / "resources/claims.yaml") if c.id == "G.3")
+    verdict = evaluate(replace(g3, tests=g3.tests[:1]), {"learning_curves": curves})
+    assert verdict.verdict == "reproduced" and "1 seeds each" in verdict.reason  # min_seeds 1
+    assert evaluate(replace(g3, tests=g3.tests[:1], min_seeds=2),
+                    {"learning_curves": curves}).reason.startswith("fewer than 2 seeds")
+
+
+def test_blocks_with_small_attention_gaps_are_those_whose_swap_learns_fastest():
+    gaps, curves = [], []
+    for seed in (1, 2):
+        # Block b's gap and its swap's action error rise together but for block 3.
+        for block, (gap, error) in enumerate([(0.1, 0.2), (0.9, 0.8), (0.3, 0.5), (0.2, 0.1)]):
+            gaps += [{"experiment": "no_context", "env": "hopper", "seed": seed, "model": "gpt2",
+                      "method": "mean", "epoch": epoch, "block": block, "sample": 0,
+                      "gap": gap * epoch} for epoch in (0, 4)]
+            curves += curve_rows("block_swap", f"gpt2_block{block}", "action_error",
+                                 [error + 0.1, error - 0.1], seed)
+        curves += curve_rows("block_swap", "random", "action_error", [5.0, 5.0], seed)
+    tables = {"attention_distance_gap": pd.DataFrame(gaps), "learning_curves": pd.DataFrame(curves)}
+    correlation = STATISTICS["gap_action_error_rank_correlation"].compute(
+        tables, epoch=4, experiment="no_context", swap_experiment="block_swap")
+    # Ranks of gaps (1, 4, 3, 2) against errors (2, 4, 3, 1): Spearman 0.8.
+    assert correlation["value"].tolist() == pytest.approx([0.8, 0.8])
+    claim_56 = next(c for c in load_claims(REPO / "resources/claims.yaml") if c.id == "5.6.2b")
+    assert evaluate(claim_56, tables).verdict == "reproduced"
+    curves = tables["learning_curves"]
+    few = {**tables, "learning_curves": curves[~curves["model"].isin(["gpt2_block2",
+                                                                      "gpt2_block3"])]}
+    assert "fewer than 3 blocks" in evaluate(claim_56, few).reason
+
+
+def test_the_data_mi_claim_compares_envs():
+    data = pd.DataFrame({"env": ["hopper"] * 2 + ["walker2d"] * 2 + ["halfcheetah"] * 2,
+                         "variable": "return_to_go", "step": [0, 1] * 3,
+                         "mi": [0.1, 0.3, 0.5, 0.7, 0.4, 0.4], "mi_null": 0.01})
+    claim_h = next(c for c in load_claims(REPO / "resources/claims.yaml") if c.id == "H")
+    verdict = evaluate(claim_h, {"mutual_information_data": data})
+    assert verdict.verdict == "reproduced", verdict.reason
+    assert verdict.rows.set_index("comparison")["value"].to_dict() == pytest.approx(
+        {"hopper < halfcheetah": 0.2, "hopper < walker2d": 0.4})
+    data.loc[data["env"] == "hopper", "mi"] = 0.9
+    assert evaluate(claim_h, {"mutual_information_data": data}).verdict == "not reproduced"
+
+
 def test_the_claims_file_names_real_tables_and_statistics():
     claims = load_claims(REPO / "resources" / "claims.yaml")
-    assert 12 <= len(claims) <= 20 and len({c.id for c in claims}) == len(claims)
+    assert len(claims) >= 21 and len({c.id for c in claims}) == len(claims)
+    assert {"5.3b", "G.3", "5.6.2b", "D.4", "H"} <= {c.id for c in claims}
     for c in claims:
         assert set(c.tables) <= set(registered_tables()), c.id
         for test in c.tests:
@@ -185,7 +260,8 @@ def test_the_claims_file_names_real_tables_and_statistics():
             assert set(STATISTICS[test.statistic].tables) <= set(c.tables), c.id
     # Every section of the paper's results is covered.
     sections = " ".join(c.section for c in claims)
-    for section in ("Table 1", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6.1", "5.6.2", "abstract"):
+    for section in ("Table 1", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6.1", "5.6.2", "abstract",
+                    "Appendix D.4", "Appendix G.3", "Appendix H"):
         assert section in sections
     made = all_tables(load_config())
     assert set(claim_tables(claims, made)) >= {"cka_pre_post", "mutual_information_hidden",

@@ -78,6 +78,7 @@ class Claim:
     envs: tuple[str, ...] | None = None
     paper: str = ""
     note: str = ""
+    min_seeds: int = MIN_SEEDS  # per comparison and env; 1 where the paper ran one seed
 
 
 def _claim(entry: dict) -> Claim:
@@ -104,7 +105,8 @@ def _claim(entry: dict) -> Claim:
                  statement=entry["statement"], figures=tuple(entry["figures"]),
                  tables=tuple(entry["tables"]), tests=tuple(tests),
                  envs=tuple(entry["envs"]) if "envs" in entry else None,
-                 paper=entry.get("paper", ""), note=entry.get("note", ""))
+                 paper=entry.get("paper", ""), note=entry.get("note", ""),
+                 min_seeds=int(entry.get("min_seeds", MIN_SEEDS)))
 
 
 def load_claims(path: str | Path) -> list[Claim]:
@@ -173,11 +175,11 @@ def _within_null(row: pd.Series) -> bool:
     return bool(np.isfinite(row[f"{side}_null"]) and row[side] <= row[f"{side}_null"])
 
 
-def cell_outcome(seeds: pd.DataFrame) -> str:
+def cell_outcome(seeds: pd.DataFrame, min_seeds: int = MIN_SEEDS) -> str:
     """holds, reversed, or the reason one (comparison, env) is inconclusive."""
     seeds = seeds.dropna(subset=["value"])
-    if len(seeds) < MIN_SEEDS:
-        return f"fewer than {MIN_SEEDS} seeds"
+    if len(seeds) < min_seeds:
+        return f"fewer than {min_seeds} seeds"
     if any(_within_null(row) for _, row in seeds.iterrows()):
         return "within the null baseline"
     if (seeds["value"] > 0).all():
@@ -229,7 +231,8 @@ def evaluate(claim: Claim, tables: dict[str, pd.DataFrame | None]) -> Verdict:
     for (label, comparison, env), seeds in rows.groupby(["test", "comparison", "env"],
                                                         sort=False):
         cell = number[label] + comparison
-        outcomes.setdefault(cell_outcome(seeds), {}).setdefault(cell, []).append(env)
+        outcome = cell_outcome(seeds, claim.min_seeds)
+        outcomes.setdefault(outcome, {}).setdefault(cell, []).append(env)
     if "reversed" in outcomes:
         verdict = "not reproduced"
         reason = _outcome_text("reversed in every seed", outcomes["reversed"])
