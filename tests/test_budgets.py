@@ -60,6 +60,7 @@ def budgets(config: dict) -> dict[str, int]:
             **tables, "data table": mutual_information_data_mb(config, "hopper")}
 
 
+# contract: budgets. A job declares the memory it needs, from the configured shapes.
 @pytest.mark.parametrize("job, what", sorted(MEASURED_MIB))
 def test_budgets_cover_the_peaks_measured_at_the_paper_shapes(job, what):
     paper, bench = load_config(), bench_config()

@@ -38,6 +38,7 @@ def confusion(values: dict[tuple[str, int], dict[str, float]]) -> dict[str, pd.D
          for (env, seed), models in values.items() for model, value in models.items()])}
 
 
+# contract: claims. Verdicts from the tables alone, each with its reason.
 def test_reproduced_when_every_seed_of_every_env_holds():
     tables = confusion({run: {"gpt2": -0.5, "random": -0.1} for run in RUNS})
     verdict = evaluate(claim("min_gradient_cosine", "gpt2 < random"), tables)

@@ -69,7 +69,7 @@ def test_a_code_edit_reruns_the_job_that_runs_it_and_a_comment_does_not(workflow
     assert planned_rules(workflow_copy, TABLE3) == ["configuration_table"]
     result = run_snakemake(workflow_copy, TABLE3, "-n", *QUICK)
     assert "Params have changed since last execution" in result.stdout + result.stderr
-    # A deliberate refactor: accept the outputs as they are (README, "code is an input").
+    # A deliberate refactor: accept the outputs as they are (docs/running.md).
     touched = run_snakemake(workflow_copy, TABLE3, "--touch", *QUICK)
     assert touched.returncode == 0, touched.stderr[-3000:]
     assert planned_rules(workflow_copy, TABLE3) == []

@@ -26,6 +26,7 @@ def test_paper_config_and_presets_validate():
         assert reference_problems(load_config(preset)) == []
 
 
+# contract: presets. config.yaml is the paper; a preset changes sizes, grid and sources.
 def test_paper_shapes_keeps_every_shape_and_count_of_the_paper():
     """Real bodies, the paper's probe batch, gradient counts, MINE network and batch; every
     experiment and model. Only steps, the grid and sources are cut."""

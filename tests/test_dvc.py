@@ -62,7 +62,7 @@ def test_stage_deps_cover_every_module_its_scripts_import(stage):
 
 
 def test_dvc_yaml_is_what_the_generator_writes():
-    """README, "Running under DVC": dvc.yaml is generated; a stale one fails here."""
+    """docs/running.md, "Running under DVC": dvc.yaml is generated; a stale one fails here."""
     result = subprocess.run([sys.executable, "-m", "modality_rl.dvc_stages", "--check"],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -294,7 +294,7 @@ def md5(path: Path) -> str:
 
 @pytest.mark.slow
 def test_push_delete_pull_then_touch_leaves_snakemake_nothing_to_do(quick_run, tmp_path):
-    """README, "Running under DVC": a local-directory remote, then the commands a fresh
+    """docs/running.md, "Running under DVC": a local-directory remote, then the commands a fresh
     clone runs. DVC restores contents, not file times; `snakemake --touch` restores the
     order Snakemake compares, so nothing retrains."""
     dvc(quick_run, "remote", "add", "--local", "--default", "local", str(tmp_path / "remote"))
@@ -352,7 +352,7 @@ with atomic_path(sys.argv[1]) as tmp:
 
 
 def test_hardlinked_cache_keeps_one_copy_and_the_pipelines_writes_never_touch_it(tmp_path):
-    """README, "Keeping one copy of results/": with `dvc config cache.type
+    """docs/running.md, "Keeping one copy of results/": with `dvc config cache.type
     reflink,hardlink` an output and its cache object are one file, and a job writing a new
     version (every job renames a finished file into place) leaves the cached one intact."""
     (tmp_path / "writer.py").write_text(WRITER)
@@ -377,7 +377,7 @@ def test_hardlinked_cache_keeps_one_copy_and_the_pipelines_writes_never_touch_it
 
 
 def test_the_readmes_recipe_repairs_an_output_checked_out_from_a_corrupted_cache(tmp_path):
-    """README, "When things go wrong": `dvc checkout` copies a corrupted cache object
+    """docs/running.md, "When things go wrong": `dvc checkout` copies a corrupted cache object
     without a word; `dvc status` reports the output `not in cache`; `dvc fetch`, removing
     the bad copy and `dvc checkout` restore it from the remote."""
     project = tmp_path / "project"

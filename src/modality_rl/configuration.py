@@ -1,4 +1,4 @@
-"""contract: the configuration is checked whole before any job runs.
+"""contract: configuration. Checked whole before any job runs.
 
 First against the JSON schema (schemas/config.schema.yaml, with each registered
 analysis' section from its registry entry, modality_rl.analyses), reporting the one most

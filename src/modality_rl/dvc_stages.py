@@ -39,7 +39,7 @@ HEADER = """\
 # params: the config keys a stage reads, from config.yaml and from the quick preset that
 # may override them. outs are persistent: Snakemake updates them incrementally, DVC
 # caches and versions them. After `dvc pull` or `dvc checkout` run `snakemake --touch
-# ...` (README): DVC does not keep file times, which Snakemake compares.
+# ...` (docs/running.md): DVC does not keep file times, which Snakemake compares.
 """
 
 

@@ -75,7 +75,7 @@ class TrainConfig:
     matmul_precision: Literal["highest", "high", "medium"]
     compile: bool  # torch.compile the training forward (GPU; pays off on long runs)
     # "all": windows from every trajectory; "released": never the lowest-return one, as
-    # the paper's code (kzl/decision-transformer#33; README, "Deliberate differences")
+    # the paper's code (kzl/decision-transformer#33; docs/computing.md, "Deliberate differences")
     trajectory_sampling: Literal["all", "released"]
 
 
@@ -161,7 +161,7 @@ def batch_tensors(batch: WindowBatch, device: torch.device | str = "cpu"
 class ActionError:
     """An epoch's training loss (masked action MSE). `last_batch` is what the released
     trainer logged and what the paper's action-error curves show; `epoch_mean` is the mean
-    over the epoch's batches, less noisy (README, "Deliberate differences", point 2)."""
+    over the epoch's batches, less noisy (docs/computing.md, "Deliberate differences", point 2)."""
     last_batch: float
     epoch_mean: float
 
@@ -178,7 +178,7 @@ class Trainer:
         self.tracking = tracking
         self.cfg, self.schedule = settings.training, settings.schedule
         self.device = torch.device(device)
-        if self.device.type == "cuda":
+        if self.device.type == "cuda":  # contract: precision.
             torch.set_float32_matmul_precision(self.cfg.matmul_precision)
         self.model = settings.build_model().to(self.device)
         # The compiled forward shares the model's parameters; checkpoints save the model.

@@ -1,4 +1,4 @@
-"""contract: parquet -> HDF5. One dataset of the Hugging Face Hub mirror, as a D4RL v2 file.
+"""contract: HDF5. One dataset of the Hugging Face Hub mirror (parquet), as a D4RL v2 file.
 
 The mirror (`data.d4rl.hub`, by default `edbeeching/decision_transformer_gym_replay`)
 holds the trajectories that the Decision Transformer's `data/download_d4rl_datasets.py`

@@ -1,8 +1,8 @@
 """Display choices where the released plotting code and ours differ (config `figures`).
 
 The default is the released computation, because it is what the paper's figures show;
-the other value is ours, kept because it is arguably more correct (README, "Deliberate
-differences").
+the other value is ours, kept because it is arguably more correct (docs/computing.md,
+"Deliberate differences").
 
 - block_swap_smoothing (Fig. 9, 69-73): `released`, scipy's lfilter with the filter state
   starting at the first value, so the smoothed curve starts at (2 - a) x_0 (1.2 x_0 for

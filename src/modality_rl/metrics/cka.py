@@ -5,7 +5,7 @@ Gram matrices are centred so that their inner product is the unbiased HSIC estim
 Song et al. (2012), as in google-research/representation_similarity, which the paper used.
 Activations are (samples, features): the paper's layer activation at one token of the
 last step, activation[:, -1/-2/-3, :] (the released code indexed the feature axis
-instead; see DESIGN.md).
+instead; docs/computing.md, "Deliberate differences").
 
 `cka_matrix` compares many layers at once: one centred Gram per layer, then all HSICs as
 one matrix product, which is what makes 216 x 216 layer grids cheap.

@@ -13,8 +13,8 @@ adapter says:
 - what the Decision Transformer changes: the token embedding is always replaced by a
   frozen zero row (the DT feeds embeddings, not token ids); a learned absolute position
   embedding is zeroed and frozen, as the released code did; a rotary family has none to
-  zero, so its rotary phases still encode each token's place in the window (README,
-  "Bodies");
+  zero, so its rotary phases still encode each token's place in the window
+  (docs/adding-a-body.md, "Rotary families and the Decision Transformer");
 - what the probes hook: each block's modules in forward order (the paper's nine for
   GPT-2), the one whose output is the "block output", and the modules whose outputs give
   the released code's pseudo single-head attention (all heads' queries against all

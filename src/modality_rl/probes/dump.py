@@ -1,4 +1,4 @@
-"""contract: HDF5 probe dump, one file per (run, epoch). Reading one needs no torch.
+"""contract: HDF5. A probe dump, one file per (run, epoch). Reading one needs no torch.
 
 A dump carries `inputs` and only the sections that the analyses reading that epoch
 need (analyses.probe_sections: cka reads layers, mutual_information block_outputs,
