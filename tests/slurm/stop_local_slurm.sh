@@ -41,4 +41,16 @@ if [[ -s $STATE/started-munged ]]; then
     stop munged "$(cat "$STATE/started-munged")"
 fi
 rm -f "$STATE/started-munged"
+
+# A stopped cluster's clients wait MessageTimeout - 1 s (9 s by default) for its controller
+# before they fail: `scontrol show config`, which the SLURM executor plugin runs whenever
+# Snakemake starts, made every later snakemake command on this machine 9 s slower. With
+# MessageTimeout=1 they fail at once; start_local_slurm.sh writes the whole file again.
+CONF=/etc/slurm/slurm.conf
+if [[ -s $CONF ]] && head -n 1 "$CONF" | grep -q '^# Written by tests/slurm/start_local_slurm.sh' \
+    && ! grep -q '^MessageTimeout=1$' "$CONF"; then
+    printf '# The cluster is stopped (stop_local_slurm.sh): clients fail at once.\nMessageTimeout=1\n' \
+        >>"$CONF"
+    say "$CONF: MessageTimeout=1 while the cluster is stopped"
+fi
 exit 0
