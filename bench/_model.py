@@ -51,20 +51,25 @@ def random_windows(size: int, context_length: int, env: str) -> WindowBatch:
         timesteps=rng.integers(0, 999, size=shape), mask=np.ones(shape, np.float32))
 
 
-def random_trajectories(env: str, trajectories: int, steps: int, seed: int = 0
-                        ) -> list[Trajectory]:
-    """A random dataset shaped like a D4RL file of `env`: `steps` transitions cut into
+def random_d4rl_arrays(env: str, trajectories: int, steps: int, seed: int = 0
+                       ) -> dict[str, np.ndarray]:
+    """The flat arrays of a random D4RL file of `env`: `steps` transitions cut into
     `trajectories` episodes of random lengths (hopper-medium: 2186 and about 1M)."""
     spec = env_spec(env)
     rng = np.random.default_rng(seed)
     lengths = rng.multinomial(steps - trajectories, np.ones(trajectories) / trajectories) + 1
     timeouts = np.zeros(steps, bool)
     timeouts[np.cumsum(lengths) - 1] = True
-    return split_trajectories({
-        "observations": rng.normal(size=(steps, spec.obs_dim)).astype(np.float32),
-        "actions": rng.uniform(-1, 1, (steps, spec.act_dim)).astype(np.float32),
-        "rewards": rng.uniform(0, 4, steps).astype(np.float32),
-        "terminals": np.zeros(steps, bool), "timeouts": timeouts})
+    return {"observations": rng.normal(size=(steps, spec.obs_dim)).astype(np.float32),
+            "actions": rng.uniform(-1, 1, (steps, spec.act_dim)).astype(np.float32),
+            "rewards": rng.uniform(0, 4, steps).astype(np.float32),
+            "terminals": np.zeros(steps, bool), "timeouts": timeouts}
+
+
+def random_trajectories(env: str, trajectories: int, steps: int, seed: int = 0
+                        ) -> list[Trajectory]:
+    """`random_d4rl_arrays` cut into its episodes."""
+    return split_trajectories(random_d4rl_arrays(env, trajectories, steps, seed))
 
 
 def module_at(commit: str, path: str) -> types.ModuleType:

@@ -264,8 +264,10 @@ def projected_hours(config: dict, train_ms: dict, eval_ms: dict, build_s: dict,
     return seconds / 3600, covered
 
 
-def projections(config: dict, report: dict, args) -> list[dict]:
-    """Projected hours of every measured combination of settings, cheapest first."""
+def projections(config: dict, report: dict, args, eval_precision: str | None = None
+                ) -> list[dict]:
+    """Projected hours of every measured combination of settings, cheapest first.
+    Evaluation at each row's precision, or at `eval_precision` for every row."""
     train, evaluation = report["training"]["ms_per_step"], report["evaluation"]
     rows = []
     for precision in args.precisions:
@@ -275,7 +277,8 @@ def projections(config: dict, report: dict, args) -> list[dict]:
             if not any(train_ms.values()):
                 continue
             for workers in args.workers:
-                eval_ms = {env: {k: {b: c[workers][b][precision] for b in c[workers]}
+                eval_ms = {env: {k: {b: c[workers][b][eval_precision or precision]
+                                     for b in c[workers]}
                                  for k, c in ks.items()}
                            for env, ks in evaluation["ms_per_step"].items()}
                 build_s = {env: s[workers] for env, s in evaluation["build_s"].items()}
