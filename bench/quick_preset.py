@@ -1,49 +1,111 @@
-"""Wall time of the whole quick preset on this machine, stage by stage.
+"""The whole quick preset on this machine: wall time stage by stage, and job-seconds by
+job kind (from Snakemake's per-job benchmark files), for this commit and, with --before,
+an earlier one in the same invocation (so that both meet the same machine load).
 
     python bench/quick_preset.py --cores 2
+    python bench/quick_preset.py --cores 2 --before 437cdbd
 
-Clones the committed workflow into a fresh directory (nothing cached is reused) and runs
+Clones each commit into a fresh directory (nothing cached is reused) and runs
 `snakemake <stage>_stage --cores N --configfile presets/quick.yaml` for the stages of
-dvc.yaml in order, timing each; prints the times and the job count of every stage.
+dvc.yaml in order. Per job kind (rule, or the benchmark folder standing for it) it sums
+the jobs' wall seconds `s` and CPU seconds `cpu_time`; `s - cpu_time` is time a job spent
+not on a CPU of its own (waiting for one, or for I/O). With --before it prints the ratios
+before / now.
 """
 
 import argparse
+import csv
 import json
 import re
 import subprocess
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
-STAGES = list(yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"])  # in DAG order
+
+
+def stages(workdir: Path) -> list[str]:
+    import yaml
+
+    return list(yaml.safe_load((workdir / "dvc.yaml").read_text())["stages"])  # DAG order
+
+
+def run_stages(workdir: Path, cores: int) -> dict:
+    """{"seconds": {stage: wall}, "jobs": {stage: count}} of one full build."""
+    seconds, jobs = {}, {}
+    for stage in stages(workdir):
+        start = time.perf_counter()
+        result = subprocess.run(["snakemake", f"{stage}_stage", "--cores", str(cores),
+                                 "--configfile", "presets/quick.yaml"],
+                                cwd=workdir, capture_output=True, text=True)
+        seconds[stage] = round(time.perf_counter() - start, 1)
+        if result.returncode != 0:
+            raise SystemExit(f"{workdir}: stage {stage} failed:\n{result.stderr[-3000:]}")
+        done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", result.stderr)
+        jobs[stage] = int(done[-1][1]) - 1 if done else 0  # less the <stage>_stage target
+        print(f"{workdir}: {stage}: {seconds[stage]} s, {jobs[stage]} jobs", flush=True)
+    seconds["total"] = round(sum(seconds.values()), 1)
+    return {"seconds": seconds, "jobs": jobs}
+
+
+def job_kind(benchmark: Path, root: Path) -> str:
+    """results/benchmarks/<stage>/<kind>/... -> <stage>/<kind>; train, probe and pretrain
+    jobs (one kind per stage) -> <stage>."""
+    parts = benchmark.relative_to(root).parts
+    return parts[0] if parts[0] in ("train", "probe", "pretrain") else "/".join(parts[:2])
+
+
+def job_seconds(workdir: Path) -> dict:
+    """{kind: {"jobs", "s", "cpu_time", "waiting"}} summed over the build's benchmarks."""
+    root = workdir / "results" / "benchmarks"
+    kinds = defaultdict(lambda: {"jobs": 0, "s": 0.0, "cpu_time": 0.0})
+    for path in root.rglob("*.tsv"):
+        (row,) = csv.DictReader(path.open(), delimiter="\t")
+        kind = kinds[job_kind(path, root)]
+        kind["jobs"] += 1
+        kind["s"] += float(row["s"])
+        kind["cpu_time"] += float(row["cpu_time"])
+    total = {"jobs": 0, "s": 0.0, "cpu_time": 0.0}
+    for kind in kinds.values():
+        for key in total:
+            total[key] += kind[key]
+    kinds["total"] = total
+    return {name: {**k, "s": round(k["s"], 1), "cpu_time": round(k["cpu_time"], 1),
+                   "waiting": round(k["s"] - k["cpu_time"], 1)}
+            for name, k in sorted(kinds.items(), key=lambda item: -item[1]["s"])}
+
+
+def build(commit: str, parent: Path, cores: int) -> dict:
+    workdir = parent / commit
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(workdir)], check=True)
+    subprocess.run(["git", "checkout", "--quiet", commit], cwd=workdir, check=True)
+    return {"commit": commit, **run_stages(workdir, cores), "job_seconds": job_seconds(workdir)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--before", metavar="COMMIT",
+                        help="also build this earlier commit, first, and print the ratios")
     parser.add_argument("--workdir", type=Path, help="default: a new temporary directory")
     args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="quick_preset_")) / "workflow"
-    subprocess.run(["git", "clone", "--quiet", str(REPO), str(workdir)], check=True)
-    timings, jobs = {}, {}
-    for stage in STAGES:
-        start = time.perf_counter()
-        result = subprocess.run(
-            ["snakemake", f"{stage}_stage", "--cores", str(args.cores),
-             "--configfile", "presets/quick.yaml"],
-            cwd=workdir, capture_output=True, text=True)
-        timings[stage] = round(time.perf_counter() - start, 1)
-        if result.returncode != 0:
-            raise SystemExit(f"stage {stage} failed:\n{result.stderr[-3000:]}")
-        done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", result.stderr)
-        jobs[stage] = int(done[-1][1]) - 1 if done else 0  # less the <stage>_stage target
-        print(f"{stage}: {timings[stage]} s, {jobs[stage]} jobs", flush=True)
-    timings["total"] = round(sum(timings.values()), 1)
-    print(json.dumps({"cores": args.cores, "workdir": str(workdir), "seconds": timings,
-                      "jobs": jobs}, indent=2))
+    parent = args.workdir or Path(tempfile.mkdtemp(prefix="quick_preset_"))
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    report = {"cores": args.cores, "workdir": str(parent)}
+    if args.before:
+        report["before"] = build(args.before, parent, args.cores)
+    report["now"] = build(head, parent, args.cores)
+    if args.before:
+        before, now = report["before"], report["now"]
+        report["ratios_before_over_now"] = {
+            "wall": round(before["seconds"]["total"] / now["seconds"]["total"], 2),
+            "job_seconds": round(before["job_seconds"]["total"]["s"]
+                                 / now["job_seconds"]["total"]["s"], 2)}
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
