@@ -9,8 +9,8 @@ Clones each commit into a fresh directory (nothing cached is reused) and runs
 `snakemake <stage>_stage --cores N --configfile presets/quick.yaml` for the stages of
 dvc.yaml in order. Per job kind (rule, or the benchmark folder standing for it) it sums
 the jobs' wall seconds `s` and CPU seconds `cpu_time`; `s - cpu_time` is time a job spent
-not on a CPU of its own (waiting for one, or for I/O). With --before it prints the ratios
-before / now.
+not on a CPU of its own (waiting for one, or for I/O; negative where it used several).
+With --before it prints the ratios before / now.
 """
 
 import argparse
