@@ -1,5 +1,6 @@
 # The claims stage's paths, inputs, targets, job specs and memory (rules/claims.smk).
 
+from modality_rl.claims.report import compared_settings
 from modality_rl.claims.verdicts import claim_tables, load_claims
 
 CLAIMS_FILE = "resources/claims.yaml"
@@ -30,7 +31,7 @@ def claims_spec(wildcards):
     return {
         "claims": CLAIMS_FILE,
         "tables": claims_tables(),
-        "config": canonical(config),
+        "config": canonical(compared_settings(config)),
         "paper_config": PAPER_CONFIG,
         "md": placed(paths.CLAIMS_MD, wildcards),
         "csv": placed(paths.CLAIMS_CSV, wildcards),

@@ -22,7 +22,7 @@ from modality_rl.tables import write_table
 class ClaimsJob:
     claims: str  # resources/claims.yaml
     tables: dict[str, str]  # {table: its gathered CSV} the claims read
-    config: dict[str, Any]  # the run's merged configuration
+    config: dict[str, Any]  # the run's merged configuration, less report.UNCOMPARED
     paper_config: str  # config.yaml: what the run's configuration is compared with
     md: str
     csv: str

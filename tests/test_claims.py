@@ -298,6 +298,9 @@ def test_reports_carry_every_claim_the_caveat_and_the_counts():
     differences = configuration_differences({"a": {"b": 1, "c": 2}, "d": 3},
                                             {"a": {"b": 1, "c": 5}, "d": 3, "e": 0})
     assert differences == ["a.c", "e"]
+    # Where training shows its curves changes no number: no difference, and no rerun.
+    assert configuration_differences({"d": 3, "tracking": {"every_steps": 7}},
+                                     {"d": 3, "tracking": {"every_steps": 100}}) == []
     quick = claims_markdown(verdicts, differences)
     assert "Not the paper's configuration" in quick and "too small" in quick
     assert "no igpt in the tables" in quick and "only the paper" in quick.lower()

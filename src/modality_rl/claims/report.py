@@ -27,8 +27,21 @@ def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
     return {**counts, "claims": len(verdicts)}
 
 
+# Settings that change no number (where training shows its live curves): a run is not
+# compared on them, so that changing them reruns no claims job either.
+UNCOMPARED = ("tracking",)
+
+
+def compared_settings(config: dict) -> dict:
+    """The configuration without its UNCOMPARED sections: what the claims job reads."""
+    return {key: value for key, value in config.items() if key not in UNCOMPARED}
+
+
 def configuration_differences(config: dict, paper: dict, prefix: str = "") -> list[str]:
-    """Keys whose value differs between the run's configuration and the paper's, dotted."""
+    """Keys whose value differs between the run's configuration and the paper's, dotted
+    (UNCOMPARED sections left out)."""
+    if not prefix:
+        config, paper = compared_settings(config), compared_settings(paper)
     differences = []
     for key in sorted(set(config) | set(paper)):
         ours, theirs = config.get(key), paper.get(key)
