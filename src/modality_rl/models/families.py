@@ -57,6 +57,7 @@ class Family:
     # their initial values).
     missing_on_purpose: ClassVar[tuple[str, ...]] = ()
     positions_key: ClassVar[str] = "n_positions"  # its config's sequence-length key
+    inner_key: ClassVar[str] = "n_inner"  # its config's MLP-width key
     # Token ids a body fed embeddings has no use for (set to None).
     special_tokens: ClassVar[tuple[str, ...]] = ("bos_token_id", "eos_token_id")
 
@@ -67,8 +68,8 @@ class Family:
 
     @classmethod
     def inner(cls, config: dict) -> int:
-        """The MLP's hidden width."""
-        return config.get("n_inner") or 4 * cls.size(config, "n_embd")
+        """The MLP's hidden width (4 x the width where its config leaves it unset)."""
+        return config.get(cls.inner_key) or 4 * cls.size(config, "n_embd")
 
     @classmethod
     def block_parameters(cls, config: dict) -> int:
@@ -232,11 +233,7 @@ class GPTNeo(Family):
               "attn.attention.resid_dropout", "ln_2", "mlp.c_fc", "mlp.act", "mlp.c_proj",
               "mlp.dropout")
     queries_keys = ("attn.attention.q_proj", "attn.attention.k_proj")
-    positions_key = "max_position_embeddings"
-
-    @classmethod
-    def inner(cls, config):
-        return config.get("intermediate_size") or 4 * cls.size(config, "n_embd")
+    positions_key, inner_key = "max_position_embeddings", "intermediate_size"
 
     @classmethod
     def random_defaults(cls, sizes):
@@ -277,11 +274,7 @@ class GPTNeoX(Family):
     block_output = "post_mlp_dropout"
     queries_keys = ("attention.query_key_value",)
     head_keys = ("embed_out.",)
-    positions_key = "max_position_embeddings"
-
-    @classmethod
-    def inner(cls, config):
-        return config.get("intermediate_size") or 4 * cls.size(config, "n_embd")
+    positions_key, inner_key = "max_position_embeddings", "intermediate_size"
 
     @classmethod
     def random_defaults(cls, sizes):
@@ -319,12 +312,8 @@ class Llama(Family):
               "mlp.act_fn", "mlp.down_proj")
     block_output = "mlp.down_proj"
     queries_keys = ("self_attn.q_proj", "self_attn.k_proj")
-    positions_key = "max_position_embeddings"
+    positions_key, inner_key = "max_position_embeddings", "intermediate_size"
     special_tokens = ("bos_token_id", "eos_token_id", "pad_token_id")
-
-    @classmethod
-    def inner(cls, config):
-        return config.get("intermediate_size") or 4 * cls.size(config, "n_embd")
 
     @classmethod
     def key_value_width(cls, config: dict) -> int:
