@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import copy_workflow, d4rl_arrays, init_git_and_dvc_project
+from helpers import QUICK, copy_workflow, d4rl_arrays, init_git_and_dvc_project, seed_inputs
 from modality_rl.data.schema import write_d4rl_hdf5
 
 
@@ -29,14 +29,30 @@ def workflow_copy(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_run(tmp_path_factory) -> Path:
+def quick_data(tmp_path_factory) -> Path:
+    """The quick preset's data and pre-training stages (synthetic datasets from SAC
+    behaviour policies, the tiny pre-trained bodies), built once per session by Snakemake;
+    every test that needs those inputs copies them (helpers.seed_inputs) instead of
+    training the behaviour policies again."""
+    root = copy_workflow(tmp_path_factory.mktemp("quick_data"))
+    result = subprocess.run(["snakemake", "data_stage", "pretrain_stage", *QUICK], cwd=root,
+                            capture_output=True, text=True, timeout=1800)
+    (root / "snakemake.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return root
+
+
+@pytest.fixture(scope="session")
+def quick_run(quick_data, tmp_path_factory) -> Path:
     """The whole quick preset built once per session by `dvc repro` (which runs Snakemake
-    stage by stage) in a fresh git + DVC project; end-to-end, DVC and Slurm tests read it."""
+    stage by stage) in a fresh git + DVC project, on quick_data's inputs (so its data and
+    pretrain stages run and find their outputs made); end-to-end, DVC and Slurm tests read
+    it."""
     root = init_git_and_dvc_project(copy_workflow(tmp_path_factory.mktemp("quick")),
                                     "presets/quick.yaml")
+    seed_inputs(quick_data, root)
     result = subprocess.run(["dvc", "repro"], cwd=root, capture_output=True, text=True,
                             timeout=2400)
     (root / "dvc_repro.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return root
-

@@ -4,9 +4,11 @@ copies of the workflow to run Snakemake and DVC in. Fixtures built on them: conf
 from __future__ import annotations
 
 import http.server
+import os
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +118,22 @@ def copy_workflow(root: Path) -> Path:
     return root
 
 
+def seed_inputs(source: Path, root: Path) -> Path:
+    """`root` (a workflow copy) holding what Snakemake made in `source` (quick_data: the
+    datasets, SAC behaviour policies, probe batches, pre-trained stand-ins, their logs and
+    benchmarks) with Snakemake's records of those jobs, so that a job whose settings or
+    code differ in root's configuration (a probe batch of another size) reruns there as
+    it would have in source. Every copied file and directory gets one and the same mtime:
+    Snakemake reruns a job if an input is strictly newer than its outputs, so the order
+    of times source's files carry does not matter (DVC does not keep file times)."""
+    stamp = time.time() - 60
+    for part in ("results", ".snakemake/metadata"):
+        shutil.copytree(source / part, root / part)
+        for path in [root / part, *(root / part).rglob("*")]:
+            os.utime(path, (stamp, stamp), follow_symlinks=False)
+    return root
+
+
 def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     """Snakemake on the copied workflow in `workdir`, output captured as text."""
     return subprocess.run(["snakemake", *args], cwd=workdir, capture_output=True, text=True,
@@ -183,7 +201,8 @@ def workflow_rules(configfiles: tuple[str, ...] = ()) -> dict[str, dict]:
 class LoopbackServer:
     """A real HTTP server on 127.0.0.1. `routes[path]` is (status, headers, body): GET
     sends all three, HEAD the first two; other paths get 404. Content-Length is the body's
-    length unless the headers announce another. Every request is recorded as (method, path)."""
+    length unless the headers announce another. Every request is recorded as (method, path).
+    A subclass answers by its own `route`."""
 
     def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]] | None = None):
         self.routes = dict(routes or {})
@@ -193,7 +212,7 @@ class LoopbackServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             def answer(self, with_body: bool):
                 outer.requests.append((self.command, self.path))
-                status, headers, body = outer.routes.get(self.path, (404, {}, b"not found"))
+                status, body, headers = outer.route(self.path)
                 self.send_response(status)
                 for name, value in {"Content-Length": str(len(body)), **headers}.items():
                     self.send_header(name, value)
@@ -213,6 +232,10 @@ class LoopbackServer:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
 
+    def route(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+        status, headers, body = self.routes.get(path, (404, {}, b"not found"))
+        return status, body, headers
+
     def __enter__(self):
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
@@ -222,7 +245,7 @@ class LoopbackServer:
         self.httpd.server_close()
 
 
-class LoopbackHub:
+class LoopbackHub(LoopbackServer):
     """The Hugging Face Hub's dataset API on 127.0.0.1, serving local directories as
     dataset repositories at one commit: what huggingface_hub's list_datasets,
     snapshot_download and hf_hub_download ask for (GET /api/datasets?author=, .../revision/
@@ -233,35 +256,7 @@ class LoopbackHub:
 
     def __init__(self, repos: dict[str, Path]):
         self.repos = {repo: Path(root) for repo, root in repos.items()}
-        self.requests: list[tuple[str, str]] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def send(self, status: int, body: bytes = b"", headers: dict | None = None,
-                     with_body: bool = True):
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **(headers or {})}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if with_body:
-                    self.wfile.write(body)
-
-            def answer(self, with_body: bool):
-                outer.requests.append((self.command, self.path))
-                status, body, headers = outer.route(self.path)
-                self.send(status, body, headers, with_body)
-
-            def do_GET(self):
-                self.answer(True)
-
-            def do_HEAD(self):
-                self.answer(False)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        super().__init__()
 
     def files(self, repo: str, under: str = "") -> list[str]:
         root = self.repos[repo]
@@ -303,11 +298,3 @@ class LoopbackHub:
                 return 200, body, {"ETag": f'"{hashlib.sha1(body).hexdigest()}"',
                                    "X-Repo-Commit": self.SHA}
         return 404, b"not found", {"X-Error-Code": "RepoNotFound"}
-
-    def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -298,12 +298,18 @@ def test_push_delete_pull_then_touch_leaves_snakemake_nothing_to_do(quick_run, t
     clone runs. DVC restores contents, not file times; `snakemake --touch` restores the
     order Snakemake compares, so nothing retrains."""
     dvc(quick_run, "remote", "add", "--local", "--default", "local", str(tmp_path / "remote"))
+    curves = tmp_path / "curves"
     try:
         dvc(quick_run, "push")
         before = {p: md5(quick_run / p) for p in ("results/metrics/table1.json",
                                                   "results/runs/main/igpt/walker2d-medium/"
                                                   "seed42/checkpoints/epoch4.pt")}
         shutil.rmtree(quick_run / ".dvc" / "cache")
+        # The runs' live curves are not versioned (.dvcignore): kept aside, so that the
+        # project is left as it was found.
+        for events in list((quick_run / "results" / "runs").glob("**/tensorboard")):
+            (curves / events.relative_to(quick_run)).parent.mkdir(parents=True)
+            shutil.move(events, curves / events.relative_to(quick_run))
         for name in RESULTS:
             result = quick_run / "results" / name
             if result.is_dir():
@@ -312,6 +318,9 @@ def test_push_delete_pull_then_touch_leaves_snakemake_nothing_to_do(quick_run, t
                 result.unlink()
         dvc(quick_run, "pull")
         assert {p: md5(quick_run / p) for p in before} == before
+        assert not list((quick_run / "results" / "runs").glob("**/tensorboard"))
+        for events in list(curves.glob("results/runs/**/tensorboard")):
+            shutil.move(events, quick_run / events.relative_to(curves))
         run_command(quick_run, "snakemake", "--touch", *QUICK, timeout=300)
         assert_up_to_date(quick_run)
     finally:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import REPO, copy_workflow, load_config, run_snakemake
+from helpers import REPO, copy_workflow, load_config, run_snakemake, seed_inputs
 
 ANALYSIS_DOC = REPO / "docs" / "adding-an-analysis.md"
 PAPER_ANALYSES = ("cka", "mutual_information", "parameter_change", "gradients",
@@ -62,8 +62,8 @@ def test_a_configuration_without_an_analysis_does_not_plan_it(workflow_copy, lef
 
 
 @pytest.mark.slow
-def test_the_documented_analysis_runs_to_its_table_and_figure(tmp_path):
-    project = copy_workflow(tmp_path / "workflow")
+def test_the_documented_analysis_runs_to_its_table_and_figure(quick_data, tmp_path):
+    project = seed_inputs(quick_data, copy_workflow(tmp_path / "workflow"))
     for path, text in documented_files(ANALYSIS_DOC).items():
         (project / path).write_text(text)
     quick = yaml.safe_load((REPO / "presets" / "quick.yaml").read_text())

@@ -178,20 +178,13 @@ def bodies_preset(project, directories: dict[str, str]) -> dict:
 
 @pytest.mark.slow
 def test_a_body_of_every_family_trains_is_probed_and_appears_in_every_table_and_figure(
-        quick_run, tmp_path):
-    import os
-    import shutil
-
+        quick_data, tmp_path):
     import pandas as pd
     import yaml
 
-    from helpers import copy_workflow, run_snakemake
+    from helpers import copy_workflow, run_snakemake, seed_inputs
 
-    project = copy_workflow(tmp_path / "project")
-    for part in ("results/data", "results/pretrained"):  # the quick preset's own, reused
-        shutil.copytree(quick_run / part, project / part)
-        for path in [project / part, *(project / part).rglob("*")]:
-            os.utime(path, (1e9, 1e9), follow_symlinks=False)
+    project = seed_inputs(quick_data, copy_workflow(tmp_path / "project"))
     directories = {name: saved(tmp_path / "bodies", family) for name, family in BODIES.items()}
     (project / "bodies.yaml").write_text(yaml.safe_dump(bodies_preset(project, directories)))
     result = run_snakemake(project, "--cores", "2", "--configfile", "bodies.yaml",

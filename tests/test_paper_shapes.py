@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import copy_workflow, run_snakemake
+from helpers import copy_workflow, run_snakemake, seed_inputs
 from modality_rl.analyses import probe_dump_path
 from modality_rl.runs import Run
 
@@ -49,8 +49,9 @@ TABLES = ("cka_pre_post", "cka_within_model", "mutual_information_hidden",
 
 
 @pytest.fixture(scope="module")
-def paper_slice(tmp_path_factory):
-    root = copy_workflow(tmp_path_factory.mktemp("paper_shapes"))
+def paper_slice(quick_data, tmp_path_factory):
+    # Snakemake's records come along: the probe batches (another size here) are remade.
+    root = seed_inputs(quick_data, copy_workflow(tmp_path_factory.mktemp("paper_shapes")))
     (root / "slice.yaml").write_text(yaml.safe_dump(SLICE))
     targets = [f"results/figures/{figure}.pdf" for figure in FIGURES]
     targets += [f"results/tables/{table}.csv" for table in TABLES]

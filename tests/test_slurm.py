@@ -2,7 +2,7 @@
 
 tests/slurm/start_local_slurm.sh installs slurm-wlm and munge (apt-get, once) and starts
 munged, slurmctld and slurmd; a copy of the workflow that reuses the data and the
-pre-trained backbones of `quick_run` then submits two of the quick preset's training runs
+pre-trained backbones of `quick_data` then submits two of the quick preset's training runs
 (main/hopper-medium/seed666, random and gpt2 bodies) with sbatch, through Snakemake's
 SLURM executor plugin and profiles/slurm. The runs must be the local run's, byte for
 byte (metrics.csv) and tensor for tensor (checkpoints): CPU training with the same seed
@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +34,7 @@ from helpers import (
     load_config,
     run_snakemake,
     same_checkpoints,
+    seed_inputs,
     workflow_rules,
 )
 from modality_rl.budgets import train_mb
@@ -46,7 +46,6 @@ JOBCOMP_LOG = Path(os.environ.get("SLURM_TEST_LOGDIR", "/var/log/slurm")) / "job
 MODELS = ("random", "gpt2")
 RUN_DIRS = [f"results/runs/main/{model}/hopper-medium/seed666" for model in MODELS]
 TARGETS = [f"{run_dir}/metrics.csv" for run_dir in RUN_DIRS]
-REUSED = ("results/data", "results/pretrained")
 PROFILE = "profiles/slurm"
 CPU_TEST_PROFILE = "profiles/slurm-cpu-test"
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.$",
@@ -89,23 +88,6 @@ def local_slurm():
     subprocess.run(as_root("stop_local_slurm.sh"), capture_output=True, text=True, timeout=120)
 
 
-def workspace(quick_run: Path, root: Path) -> Path:
-    """A fresh copy of the workflow holding quick_run's data and pre-trained backbones.
-
-    Every copied file and directory gets one and the same mtime: Snakemake reruns a job
-    only if an input is strictly newer than its outputs, so all of them are up to date
-    and only the training jobs are left, whatever times quick_run's files carry (DVC,
-    which builds quick_run, does not keep file times).
-    """
-    root = copy_workflow(root)
-    stamp = time.time() - 60
-    for part in REUSED:
-        shutil.copytree(quick_run / part, root / part)
-        for path in [root / part, *(root / part).rglob("*")]:
-            os.utime(path, (stamp, stamp), follow_symlinks=False)
-    return root
-
-
 def node_memory_mb() -> int:
     out = subprocess.run(["sinfo", "-h", "-N", "-o", "%m"], capture_output=True, text=True,
                          check=True).stdout
@@ -144,9 +126,10 @@ def write_cpu_test_profile(root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def slurm_run(quick_run, local_slurm, tmp_path_factory):
+def slurm_run(quick_data, local_slurm, tmp_path_factory):
     """The training runs, submitted through Slurm: (workflow copy, profile, log)."""
-    root = workspace(quick_run, tmp_path_factory.mktemp("slurm") / "workflow")
+    root = seed_inputs(quick_data,
+                       copy_workflow(tmp_path_factory.mktemp("slurm") / "workflow"))
     profile = write_cpu_test_profile(root)
     result = run_snakemake(root, *TARGETS, "--profile", CPU_TEST_PROFILE,
                            "--configfile", "presets/quick.yaml", timeout=600)
@@ -230,9 +213,9 @@ def test_checkpoints_equal_the_local_run(slurm_run, quick_run):
 
 
 @pytest.mark.slow
-def test_gpu_rules_ask_slurm_for_a_gpu(local_slurm, quick_run, tmp_path):
+def test_gpu_rules_ask_slurm_for_a_gpu(local_slurm, quick_data, tmp_path):
     """The unmodified profile asks sbatch for one GPU, which this CPU cluster refuses."""
-    root = workspace(quick_run, tmp_path / "workflow")
+    root = seed_inputs(quick_data, copy_workflow(tmp_path / "workflow"))
     train = yaml.safe_load((root / PROFILE / "config.yaml").read_text())["set-resources"][
         "train_run"]
     result = run_snakemake(root, TARGETS[0], "--profile", PROFILE,
