@@ -103,9 +103,9 @@ class TensorBoardSink:
 
 class WandbSink:
     def __init__(self, cfg: WandbConfig, run_dir: str, run_id: str, settings: dict):
-        wandb = import_wandb()
         if problem := wandb_problem({"mode": cfg.mode}):
             raise TrackingError(problem)
+        wandb = import_wandb()
         experiment, model, env_dataset, seed = run_id.split("/")
         self.run = wandb.init(
             project=cfg.project, entity=cfg.entity, mode=cfg.mode, dir=run_dir,

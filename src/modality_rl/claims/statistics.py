@@ -243,7 +243,7 @@ def gap_action_error_rank_correlation(tables: dict, epoch: int, experiment: str,
                              f"{donor} with both an attention gap ({experiment}) and a swap "
                              f"run ({swap_experiment})")
     correlation = both.groupby(["env", "seed"]).apply(
-        lambda run: run["gap"].rank().corr(run["error"].rank()))
+        lambda run: run["gap"].corr(run["error"], method="spearman"))
     return correlation.rename("value").reset_index().assign(subject=donor, null=np.nan)
 
 
