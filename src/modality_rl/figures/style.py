@@ -5,14 +5,11 @@ parameter sets, legends of lines without markers)."""
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-
-from modality_rl.bodies import PAPER_LABELS  # noqa: E402
+from modality_rl.bodies import PAPER_LABELS
 
 MODEL_COLOURS = {"gpt2": (0.372, 0.537, 0.537), "igpt": (0.627, 0.352, 0.470),
                  "random": (0.733, 0.737, 0.870)}
@@ -24,7 +21,7 @@ BOX_LINE = "0.25"  # seaborn's dark grey for box edges, whiskers, medians and fl
 
 
 def apply_style() -> None:
-    plt.rcParams.update({
+    matplotlib.rcParams.update({
         "axes.spines.top": True, "axes.spines.right": True, "axes.grid": False,
         "font.size": 10, "axes.labelsize": 11, "legend.fontsize": 9,
         "xtick.direction": "out", "ytick.direction": "out", "lines.linewidth": 2,
