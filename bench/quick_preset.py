@@ -10,12 +10,16 @@ Clones each commit into a fresh directory (nothing cached is reused) and runs
 dvc.yaml in order. Per job kind (rule, or the benchmark folder standing for it) it sums
 the jobs' wall seconds `s` and CPU seconds `cpu_time`; `s - cpu_time` is time a job spent
 not on a CPU of its own (waiting for one, or for I/O; negative where it used several).
-With --before it prints the ratios before / now.
+The builds run with PYTHONPROFILEIMPORTTIME=1, so every job's log lists the modules its
+Python processes imported and how long each took: `imports` sums them per kind, the
+job-seconds spent starting up rather than working. With --before it prints the ratios
+before / now.
 """
 
 import argparse
 import csv
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -24,6 +28,9 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# A top-level entry of Python's import profile (`import time: self | cumulative | name`,
+# nested modules indented after the bar): the cumulative microseconds of one import.
+TOP_LEVEL_IMPORT = re.compile(r"(?:^|\r)import time:\s+\d+ \|\s+(\d+) \| (?=\S)", re.MULTILINE)
 
 
 def stages(workdir: Path) -> list[str]:
@@ -39,7 +46,8 @@ def run_stages(workdir: Path, cores: int) -> dict:
         start = time.perf_counter()
         result = subprocess.run(["snakemake", f"{stage}_stage", "--cores", str(cores),
                                  "--configfile", "presets/quick.yaml"],
-                                cwd=workdir, capture_output=True, text=True)
+                                cwd=workdir, capture_output=True, text=True,
+                                env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
         seconds[stage] = round(time.perf_counter() - start, 1)
         if result.returncode != 0:
             raise SystemExit(f"{workdir}: stage {stage} failed:\n{result.stderr[-3000:]}")
@@ -57,23 +65,33 @@ def job_kind(benchmark: Path, root: Path) -> str:
     return parts[0] if parts[0] in ("train", "probe", "pretrain") else "/".join(parts[:2])
 
 
+def import_seconds(log_text: str) -> float:
+    """Seconds a job's Python processes spent importing: the sum of the top-level
+    cumulative times PYTHONPROFILEIMPORTTIME wrote to its log."""
+    return sum(int(us) for us in TOP_LEVEL_IMPORT.findall(log_text)) / 1e6
+
+
 def job_seconds(workdir: Path) -> dict:
-    """{kind: {"jobs", "s", "cpu_time", "waiting"}} summed over the build's benchmarks."""
+    """{kind: {"jobs", "s", "cpu_time", "waiting", "imports"}} summed over the build's
+    benchmarks and the logs beside them (results/logs/<job>.log)."""
     root = workdir / "results" / "benchmarks"
-    kinds = defaultdict(lambda: {"jobs": 0, "s": 0.0, "cpu_time": 0.0})
+    kinds = defaultdict(lambda: {"jobs": 0, "s": 0.0, "cpu_time": 0.0, "imports": 0.0})
     for path in root.rglob("*.tsv"):
         (row,) = csv.DictReader(path.open(), delimiter="\t")
+        log = workdir / "results" / "logs" / path.relative_to(root).with_suffix(".log")
         kind = kinds[job_kind(path, root)]
         kind["jobs"] += 1
         kind["s"] += float(row["s"])
         kind["cpu_time"] += float(row["cpu_time"])
-    total = {"jobs": 0, "s": 0.0, "cpu_time": 0.0}
+        kind["imports"] += import_seconds(log.read_text(errors="replace"))
+    total = {"jobs": 0, "s": 0.0, "cpu_time": 0.0, "imports": 0.0}
     for kind in kinds.values():
         for key in total:
             total[key] += kind[key]
     kinds["total"] = total
     return {name: {**k, "s": round(k["s"], 1), "cpu_time": round(k["cpu_time"], 1),
-                   "waiting": round(k["s"] - k["cpu_time"], 1)}
+                   "waiting": round(k["s"] - k["cpu_time"], 1),
+                   "imports": round(k["imports"], 1)}
             for name, k in sorted(kinds.items(), key=lambda item: -item[1]["s"])}
 
 

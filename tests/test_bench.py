@@ -111,3 +111,25 @@ def test_peer_shims_give_the_released_code_its_old_apis():
     result = subprocess.run([sys.executable, "-c", SHIMS_CHECK], cwd=REPO, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0 and "shims ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_quick_preset_counts_each_import_once():
+    """quick_preset.import_seconds sums the top-level entries of Python's import profile
+    (what a job's log holds when PYTHONPROFILEIMPORTTIME=1): a nested module's time is
+    already in its importer's, and an entry after a progress bar's carriage return counts."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from quick_preset import import_seconds
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    profile = subprocess.run([sys.executable, "-c", "import email.mime.text"],
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}).stderr
+    entries = [line.split("|") for line in profile.splitlines()
+               if line.startswith("import time:") and line.split("|")[1].strip().isdigit()]
+    every_entry = sum(int(cumulative) for _, cumulative, _ in entries) / 1e6
+    top_level = [e for e in entries if not e[2].startswith("  ")]
+    assert any(e[2].strip() == "email.mime.text" for e in top_level)
+    assert 0 < import_seconds(profile) < every_entry  # nested entries not added again
+    assert import_seconds(profile) == sum(int(e[1]) for e in top_level) / 1e6
+    assert import_seconds("epoch 1:  50%|#####\rimport time:  7 |   2500 | torch\n") == 0.0025
