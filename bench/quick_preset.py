@@ -59,10 +59,15 @@ def run_stages(workdir: Path, cores: int) -> dict:
 
 
 def job_kind(benchmark: Path, root: Path) -> str:
-    """results/benchmarks/<stage>/<kind>/... -> <stage>/<kind>; train, probe and pretrain
-    jobs (one kind per stage) -> <stage>."""
+    """results/benchmarks/<stage>/<kind>/... -> <stage>/<kind>; a job file right in its
+    stage's folder (a figure, a gathered table) -> <stage>/*; train, probe and pretrain
+    jobs (one kind per stage) -> <stage>; claims.tsv -> claims."""
     parts = benchmark.relative_to(root).parts
-    return parts[0] if parts[0] in ("train", "probe", "pretrain") else "/".join(parts[:2])
+    if parts[0] in ("train", "probe", "pretrain"):
+        return parts[0]
+    if len(parts) == 1:
+        return Path(parts[0]).stem
+    return f"{parts[0]}/*" if len(parts) == 2 else "/".join(parts[:2])
 
 
 def import_seconds(log_text: str) -> float:
