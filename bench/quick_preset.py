@@ -10,6 +10,9 @@ Clones each commit into a fresh directory (nothing cached is reused) and runs
 dvc.yaml in order. Per job kind (rule, or the benchmark folder standing for it) it sums
 the jobs' wall seconds `s` and CPU seconds `cpu_time`; `s - cpu_time` is time a job spent
 not on a CPU of its own (waiting for one, or for I/O; negative where it used several).
+Snakemake samples a job's CPU time every 0.5 s for its first 15 s, then every 30 s, so a
+longer job's `cpu_time` is as of a sample up to 30 s before its end: `cpu_time` and
+`waiting` sum only the jobs of at most 15 s, and `long_jobs` counts the others.
 The builds run with PYTHONPROFILEIMPORTTIME=1, so every job's log lists the modules its
 Python processes imported and how long each took: `imports` sums them per kind, the
 job-seconds spent starting up rather than working. With --before it prints the ratios
@@ -27,10 +30,15 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from snakemake.benchmark import BENCHMARK_INTERVAL, BENCHMARK_INTERVAL_SHORT
+
 REPO = Path(__file__).resolve().parents[1]
 # A top-level entry of Python's import profile (`import time: self | cumulative | name`,
 # nested modules indented after the bar): the cumulative microseconds of one import.
 TOP_LEVEL_IMPORT = re.compile(r"(?:^|\r)import time:\s+\d+ \|\s+(\d+) \| (?=\S)", re.MULTILINE)
+# snakemake.benchmark takes BENCHMARK_INTERVAL samples BENCHMARK_INTERVAL_SHORT s apart, then
+# one every BENCHMARK_INTERVAL s: a job's cpu_time is up to date only if it ran no longer.
+SAMPLED_S = BENCHMARK_INTERVAL * BENCHMARK_INTERVAL_SHORT
 
 
 def stages(workdir: Path) -> list[str]:
@@ -77,27 +85,28 @@ def import_seconds(log_text: str) -> float:
 
 
 def job_seconds(workdir: Path) -> dict:
-    """{kind: {"jobs", "s", "cpu_time", "waiting", "imports"}} summed over the build's
-    benchmarks and the logs beside them (results/logs/<job>.log)."""
+    """{kind: {"jobs", "s", "imports", "cpu_time", "waiting", "long_jobs"}} summed over the
+    build's benchmarks and the logs beside them (results/logs/<job>.log); cpu_time and
+    waiting over the jobs of at most SAMPLED_S seconds, long_jobs counting the others."""
     root = workdir / "results" / "benchmarks"
-    kinds = defaultdict(lambda: {"jobs": 0, "s": 0.0, "cpu_time": 0.0, "imports": 0.0})
+    keys = ("jobs", "s", "imports", "cpu_time", "waiting", "long_jobs")
+    kinds = defaultdict(lambda: dict.fromkeys(keys, 0.0))
     for path in root.rglob("*.tsv"):
         (row,) = csv.DictReader(path.open(), delimiter="\t")
         log = workdir / "results" / "logs" / path.relative_to(root).with_suffix(".log")
-        kind = kinds[job_kind(path, root)]
+        kind, s = kinds[job_kind(path, root)], float(row["s"])
         kind["jobs"] += 1
-        kind["s"] += float(row["s"])
-        kind["cpu_time"] += float(row["cpu_time"])
+        kind["s"] += s
         kind["imports"] += import_seconds(log.read_text(errors="replace"))
-    total = {"jobs": 0, "s": 0.0, "cpu_time": 0.0, "imports": 0.0}
-    for kind in kinds.values():
-        for key in total:
-            total[key] += kind[key]
-    kinds["total"] = total
-    return {name: {**k, "s": round(k["s"], 1), "cpu_time": round(k["cpu_time"], 1),
-                   "waiting": round(k["s"] - k["cpu_time"], 1),
-                   "imports": round(k["imports"], 1)}
-            for name, k in sorted(kinds.items(), key=lambda item: -item[1]["s"])}
+        if s > SAMPLED_S:
+            kind["long_jobs"] += 1
+        else:
+            kind["cpu_time"] += float(row["cpu_time"])
+            kind["waiting"] += s - float(row["cpu_time"])
+    kinds["total"] = {key: sum(kind[key] for kind in kinds.values()) for key in keys}
+    return {name: {key: int(value) if key in ("jobs", "long_jobs") else round(value, 1)
+                   for key, value in kind.items()}
+            for name, kind in sorted(kinds.items(), key=lambda item: -item[1]["s"])}
 
 
 def build(commit: str, parent: Path, cores: int) -> dict:

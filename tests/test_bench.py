@@ -113,15 +113,20 @@ def test_peer_shims_give_the_released_code_its_old_apis():
     assert result.returncode == 0 and "shims ok" in result.stdout, result.stderr[-3000:]
 
 
+def quick_preset():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import quick_preset
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return quick_preset
+
+
 def test_quick_preset_counts_each_import_once():
     """quick_preset.import_seconds sums the top-level entries of Python's import profile
     (what a job's log holds when PYTHONPROFILEIMPORTTIME=1): a nested module's time is
     already in its importer's, and an entry after a progress bar's carriage return counts."""
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from quick_preset import import_seconds
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    import_seconds = quick_preset().import_seconds
     profile = subprocess.run([sys.executable, "-c", "import email.mime.text"],
                              capture_output=True, text=True, timeout=60,
                              env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}).stderr
@@ -133,3 +138,22 @@ def test_quick_preset_counts_each_import_once():
     assert 0 < import_seconds(profile) < every_entry  # nested entries not added again
     assert import_seconds(profile) == sum(int(e[1]) for e in top_level) / 1e6
     assert import_seconds("epoch 1:  50%|#####\rimport time:  7 |   2500 | torch\n") == 0.0025
+
+
+def test_quick_preset_sums_cpu_time_only_of_jobs_snakemake_sampled_to_their_end(tmp_path):
+    """A job longer than quick_preset.SAMPLED_S (15 s) had its CPU time last sampled up to
+    30 s before it ended: its wall seconds and imports count, its cpu_time does not."""
+    bench = quick_preset()
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    jobs = {"train/main/random/hopper-medium/seed1": (10.0, 8.0),
+            "train/main/random/hopper-medium/seed2": (bench.SAMPLED_S + 20, 14.0)}
+    for job, (s, cpu_time) in jobs.items():
+        for folder, suffix, text in (
+                ("benchmarks", ".tsv", f"{header}{s}\t0:00:10\t1\t1\t1\t1\t0\t0\t50\t{cpu_time}\n"),
+                ("logs", ".log", "import time:   10 |   500000 | torch\n")):
+            path = tmp_path / "results" / folder / f"{job}{suffix}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    train = bench.job_seconds(tmp_path)["train"]
+    assert train == {"jobs": 2, "s": 10.0 + bench.SAMPLED_S + 20, "imports": 1.0,
+                     "cpu_time": 8.0, "waiting": 2.0, "long_jobs": 1}
