@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 # What rebuilds each kind of file, for the error message.
 REBUILT_BY = {
@@ -63,6 +65,8 @@ def open_hdf5(path: str | os.PathLike, kind: str) -> Iterator:
 
 def read_table(path: str | os.PathLike, kind: str = "table") -> pd.DataFrame:
     """A CSV the pipeline wrote."""
+    import pandas as pd  # here, not above: training, probe and data jobs read no table
+
     try:
         return pd.read_csv(path)
     except FileNotFoundError:
@@ -74,6 +78,8 @@ def read_table(path: str | os.PathLike, kind: str = "table") -> pd.DataFrame:
 def read_run_metrics(path: str | os.PathLike, last_epoch: int) -> pd.DataFrame:
     """A run's metrics.csv, checked: one row per epoch 0..last_epoch, numbers only (the
     action error of epoch 0, before any update, is empty)."""
+    from pandas.api.types import is_numeric_dtype
+
     metrics = read_table(path, "metrics")
     if "epoch" not in metrics:
         raise damaged(path, "metrics", "it has no epoch column")
@@ -81,7 +87,7 @@ def read_run_metrics(path: str | os.PathLike, last_epoch: int) -> pd.DataFrame:
     if epochs != list(range(last_epoch + 1)):
         raise damaged(path, "metrics", f"its epochs are {epochs}, the run has 0..{last_epoch}")
     words = [column for column in metrics
-             if not pd.api.types.is_numeric_dtype(metrics[column])]
+             if not is_numeric_dtype(metrics[column])]
     if words:
         raise damaged(path, "metrics", f"columns {words} hold something other than numbers")
     return metrics
