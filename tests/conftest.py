@@ -87,7 +87,14 @@ def quick_run(quick_data, tmp_path_factory) -> Path:
     """The whole quick preset built once per session by `dvc repro` (which runs Snakemake
     stage by stage) in a fresh git + DVC project, on quick_data's inputs (so its data and
     pretrain stages run and find their outputs made); end-to-end, DVC and Slurm tests read
-    it."""
+    it. Under xdist, a second worker building it fails: its tests left their group."""
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        try:  # "x": only one worker of the session creates the file
+            with open(tmp_path_factory.getbasetemp().parent / "quick_run.worker", "x") as f:
+                f.write(worker)
+        except FileExistsError:
+            pytest.fail(f"quick_run is built a second time (by {worker}): every test reading "
+                        "it must be in the xdist group quick_run (conftest.py)", pytrace=False)
     root = init_git_and_dvc_project(copy_workflow(tmp_path_factory.mktemp("quick")),
                                     "presets/quick.yaml")
     seed_inputs(quick_data, root)
