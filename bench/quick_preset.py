@@ -5,7 +5,8 @@ an earlier one in the same invocation (so that both meet the same machine load).
     python bench/quick_preset.py --cores 2
     python bench/quick_preset.py --cores 2 --before 437cdbd
 
-Clones each commit into a fresh directory (nothing cached is reused) and runs
+Clones each commit into a fresh directory (nothing cached is reused) and runs, with
+that clone's src/ first on PYTHONPATH (so each commit runs its own library),
 `snakemake <stage>_stage --cores N --configfile presets/quick.yaml` for the stages of
 dvc.yaml in order. Per job kind (rule, or the benchmark folder standing for it) it sums
 the jobs' wall seconds `s` and CPU seconds `cpu_time`; `s - cpu_time` is time a job spent
@@ -47,15 +48,28 @@ def stages(workdir: Path) -> list[str]:
     return list(yaml.safe_load((workdir / "dvc.yaml").read_text())["stages"])  # DAG order
 
 
+def build_env(workdir: Path) -> dict[str, str]:
+    """The environment of a build of `workdir`: its own src/ ahead of the installed
+    modality_rl (an editable install points at this checkout, whose library would
+    otherwise run an earlier commit's rules and scripts), checked, and import profiling."""
+    env = {**os.environ, "PYTHONPATH": str(workdir / "src"), "PYTHONPROFILEIMPORTTIME": "1"}
+    found = subprocess.run(["python", "-c", "import modality_rl; print(modality_rl.__file__)"],
+                           cwd=workdir, env={**env, "PYTHONPROFILEIMPORTTIME": ""},
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if not Path(found).resolve().is_relative_to(workdir.resolve()):
+        raise SystemExit(f"{workdir}: modality_rl imports from {found}, not from this "
+                         "build's src/: its numbers would be another commit's library")
+    return env
+
+
 def run_stages(workdir: Path, cores: int) -> dict:
     """{"seconds": {stage: wall}, "jobs": {stage: count}} of one full build."""
-    seconds, jobs = {}, {}
+    seconds, jobs, env = {}, {}, build_env(workdir)
     for stage in stages(workdir):
         start = time.perf_counter()
         result = subprocess.run(["snakemake", f"{stage}_stage", "--cores", str(cores),
                                  "--configfile", "presets/quick.yaml"],
-                                cwd=workdir, capture_output=True, text=True,
-                                env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+                                cwd=workdir, capture_output=True, text=True, env=env)
         seconds[stage] = round(time.perf_counter() - start, 1)
         if result.returncode != 0:
             raise SystemExit(f"{workdir}: stage {stage} failed:\n{result.stderr[-3000:]}")
