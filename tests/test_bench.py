@@ -78,6 +78,16 @@ def test_peer_measures_our_side_without_the_released_code(tmp_path):
     assert report["ratios_ours_over_released"] == {}
 
 
+def test_mine_before_compares_a_commits_code_with_todays():
+    """bench/mine.py --before: the module at a commit (here HEAD) against today's, on the
+    same pairs; the script itself refuses estimates that differ."""
+    result = run_bench("mine.py", "--before", "HEAD", "--estimators", "6", "--width", "8",
+                       "--hidden", "8", "--iterations", "2", "--rounds", "1")
+    report = json.loads(result.stdout)
+    assert report["identical"] and set(report["median"]) == {"before", "now"}
+    assert all(positive(seconds) for seconds in report["median"].values())
+
+
 SHIMS_CHECK = """
 import sys
 sys.path.insert(0, "bench")

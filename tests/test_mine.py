@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from modality_rl.metrics.mine import (MineConfig, StackedStatisticsNetwork, _draw, _padded,
-                                      _train, donsker_varadhan, mine_estimate, mine_estimates,
-                                      mine_estimates_with_null)
+                                      _rows, _train, donsker_varadhan, mine_estimate,
+                                      mine_estimates, mine_estimates_with_null)
 from modality_rl.metrics.null import null_permutation
 
 # The paper's config (n = 100, H = 400, lr 1e-4, 1000 epochs) is too noisy to check against
@@ -96,6 +96,21 @@ def test_chunks_of_estimators_give_the_estimates_of_one_stack():
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     np.testing.assert_allclose(with_null[0], whole, rtol=0, atol=1e-12)
     assert len(np.unique(whole.round(6))) == 5  # five different estimators, not one
+
+
+def test_rows_pick_each_estimators_own_rows_and_pass_gradients_back_to_them():
+    """_rows is a per-estimator gather of whole rows (done as one index_select of the
+    flattened rows): the values and the gradient of a.gather along the sample axis."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(4, 10, 3, generator=g, requires_grad=True)
+    index = torch.rand(4, 10, generator=g).argsort(dim=1)[:, :6]  # (E, B), as in training
+    picked = _rows(a, index)
+    expected = a.gather(1, index[..., None].expand(-1, -1, 3))
+    assert torch.equal(picked, expected) and picked[2, 1].equal(a[2, index[2, 1]])
+    weight = torch.randn(4, 6, 3, generator=g)
+    grad, = torch.autograd.grad((picked * weight).sum(), a)
+    grad_expected, = torch.autograd.grad((expected * weight).sum(), a)
+    assert torch.equal(grad, grad_expected)
 
 
 def test_padded_first_layer_rows_stay_zero():
