@@ -51,8 +51,10 @@ def stages(workdir: Path) -> list[str]:
 def build_env(workdir: Path) -> dict[str, str]:
     """The environment of a build of `workdir`: its own src/ ahead of the installed
     modality_rl (an editable install points at this checkout, whose library would
-    otherwise run an earlier commit's rules and scripts), checked, and import profiling."""
-    env = {**os.environ, "PYTHONPATH": str(workdir / "src"), "PYTHONPROFILEIMPORTTIME": "1"}
+    otherwise run an earlier commit's rules and scripts) and of any PYTHONPATH already
+    set, checked with the `python` its jobs run, and import profiling."""
+    path = os.pathsep.join(p for p in (str(workdir / "src"), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONPROFILEIMPORTTIME": "1"}
     found = subprocess.run(["python", "-c", "import modality_rl; print(modality_rl.__file__)"],
                            cwd=workdir, env={**env, "PYTHONPROFILEIMPORTTIME": ""},
                            capture_output=True, text=True, check=True).stdout.strip()

@@ -169,17 +169,19 @@ def test_quick_preset_sums_cpu_time_only_of_jobs_snakemake_sampled_to_their_end(
                      "cpu_time": 8.0, "waiting": 2.0, "long_jobs": 1}
 
 
-def test_quick_preset_builds_each_commit_with_its_own_library(tmp_path):
+def test_quick_preset_builds_each_commit_with_its_own_library(tmp_path, monkeypatch):
     """A clone of an earlier commit must import its own src/modality_rl, not the
     installed one (an editable install of this checkout): else --before would time this
-    commit's library under the earlier commit's rules. A build whose modality_rl would
-    come from elsewhere stops before it runs."""
+    commit's library under the earlier commit's rules. A PYTHONPATH already set stays,
+    behind it. A build whose modality_rl would come from elsewhere stops before it runs."""
     bench = quick_preset()
     package = tmp_path / "clone" / "src" / "modality_rl"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "elsewhere"))
     env = bench.build_env(tmp_path / "clone")
-    assert env["PYTHONPATH"] == str(tmp_path / "clone" / "src")
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path / "clone" / "src"),
+                                                   str(tmp_path / "elsewhere")]
     assert env["PYTHONPROFILEIMPORTTIME"] == "1"
     (tmp_path / "bare").mkdir()
     with pytest.raises(SystemExit, match="not from this build's src/"):
